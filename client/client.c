@@ -15,6 +15,7 @@
  * sent (recv_exactly), never "one recv per line".
  */
 #include "client.h"
+#include "bench.h"
 #include <fcntl.h>
 #include <io.h>
 
@@ -27,6 +28,8 @@ struct mode {
 };
 
 static const struct mode modes[] = {
+    {"bench", bench_main, "load generator: connections, msgs/s, latency, errors"},
+    {"compare", compare_main, "every echo step under the same load, side by side"},
     {NULL, NULL, NULL},
 };
 
