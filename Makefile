@@ -1,9 +1,12 @@
 # GNU Makefile: mingw-w64 gcc, as a cross build on Linux or natively under
 # MSYS2. Its twin for MSVC is Makefile.nmake; both put the same files in build/.
 #
-#   make              set up the toolchain if needed, build everything
+#   make              set up the toolchain if needed, build everything, then
+#                     run the side-by-side comparison of the echo steps
+#   make all          only build
 #   make 04_select    build one step (likewise client, run_tests, 10_game_server)
 #   make test         build, then run the test suite (under Wine on Linux)
+#   make compare      run the comparison (client.exe compare; results in build/)
 #   make clean
 #
 # Missing tools are installed by tools/setup.sh (Debian/Ubuntu), called from
@@ -21,7 +24,8 @@ STEPS   := 01_blocking 02_thread_per_client 03_nonblocking 04_select 05_wsaasync
 PRESENT := $(foreach s,$(STEPS),$(if $(wildcard $(s)/*.c),$(s)))
 PROGS   := $(PRESENT) client run_tests
 
-.PHONY: all test clean toolchain check-lab sync-lab $(PROGS)
+.PHONY: default all test compare clean toolchain check-lab sync-lab $(PROGS)
+default: all compare
 all: $(PROGS)
 
 $(foreach p,$(PRESENT) client,$(eval $(p): $(BUILD)/$(p).exe))
@@ -48,6 +52,11 @@ sync-lab:
 
 test: all check-lab
 	@$(RUN) $(BUILD)/run_tests.exe
+
+# Options go through COMPARE, e.g. make compare COMPARE="--steps 4,9 -d 2"
+COMPARE :=
+compare: all
+	@$(RUN) $(BUILD)/client.exe compare $(COMPARE)
 
 clean:
 	rm -rf $(BUILD)

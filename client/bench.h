@@ -36,7 +36,5 @@ struct bench_result {
 int bench_parse(int argc, char **argv, struct bench_config *c, void (*usage)(FILE *));
 int bench_run(const struct bench_config *c, struct bench_result *r);
 void bench_print(const struct bench_config *c, const struct bench_result *r);
-int bench_main(int argc, char **argv);
-int compare_main(int argc, char **argv); /* compare.c */
 
 #endif

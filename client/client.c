@@ -30,6 +30,8 @@ struct mode {
 static const struct mode modes[] = {
     {"bench", bench_main, "load generator: connections, msgs/s, latency, errors"},
     {"compare", compare_main, "every echo step under the same load, side by side"},
+    {"game", game_main, "console game client for 10_game_server"},
+    {"stress", stress_main, "the course's stress test for 10_game_server"},
     {NULL, NULL, NULL},
 };
 

@@ -11,12 +11,19 @@
 #include <winsock2.h>
 #include <ws2tcpip.h>
 #include <windows.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CLIENT_DEFAULT_HOST "127.0.0.1"
 #define CLIENT_DEFAULT_PORT 40100
+
+/* The modes: argv[0] is the mode's name. */
+int bench_main(int argc, char **argv);   /* bench.c */
+int compare_main(int argc, char **argv); /* compare.c */
+int stress_main(int argc, char **argv);  /* stress.c */
+int game_main(int argc, char **argv);    /* game.c */
 
 /* net.c */
 const char *net_err_text(int err, char *text, size_t size);
