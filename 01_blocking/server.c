@@ -209,7 +209,7 @@ int main(int argc, char **argv)
              * A shortage makes accept() fail at once for as long as it
              * lasts; the pause keeps this loop from spinning meanwhile. */
             lab_error("accept", err);
-            if (err != WSAECONNRESET)
+            if (!lab_accept_gone(err))
                 Sleep(100);
             continue;
         }

@@ -117,6 +117,14 @@ static int lab_is_peer_gone(int err)
            err == WSAESHUTDOWN || err == WSAETIMEDOUT;
 }
 
+/* accept() failed because that one client went away while it waited in
+ * the backlog: not a shortage, so no reason to pause accepting. Windows
+ * reports it as WSAECONNRESET; Wine 8 as WSAENOTCONN. */
+static int lab_accept_gone(int err)
+{
+    return err == WSAECONNRESET || err == WSAENOTCONN;
+}
+
 /* ------------------------------------------------------------------------
  * Command line
  * --------------------------------------------------------------------- */
