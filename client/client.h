@@ -25,7 +25,7 @@ int compare_main(int argc, char **argv); /* compare.c */
 int stress_main(int argc, char **argv);  /* stress.c */
 int game_main(int argc, char **argv);    /* game.c */
 
-/* net.c */
+/* netutil.c */
 const char *net_err_text(int err, char *text, size_t size);
 void net_print_error(const char *what, int err);
 int net_parse_num(const char *s, long lo, long hi, long *out);

@@ -1,5 +1,5 @@
 /*
- * net.c - socket helpers shared by the modes of client.exe.
+ * netutil.c - socket helpers shared by the modes of client.exe.
  */
 #include "client.h"
 
