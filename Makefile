@@ -31,6 +31,9 @@ all: $(PROGS)
 $(foreach p,$(PRESENT) client,$(eval $(p): $(BUILD)/$(p).exe))
 run_tests: $(BUILD)/run_tests.exe
 
+# the game client and the stress test speak step 10's protocol.h
+$(BUILD)/client.exe: 10_game_server/protocol.h
+
 toolchain:
 	@tools/setup.sh
 

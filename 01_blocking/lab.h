@@ -42,15 +42,25 @@ struct lab_options {
  * Logging and errors
  * --------------------------------------------------------------------- */
 
-/* One event per line. Flushed at once: on Windows stdout to a pipe is fully
- * buffered, and a test harness waiting for a line would wait forever. */
+/* One event per line. The line is formatted first and written with one
+ * call: the C runtime locks the stream per call, so lines from several
+ * threads never run into each other. Flushed at once: on Windows stdout
+ * to a pipe is fully buffered, and a harness waiting for a line would
+ * wait forever. */
 static void lab_log(const char *fmt, ...)
 {
+    char line[1024];
     va_list ap;
+    int n;
     va_start(ap, fmt);
-    vfprintf(stdout, fmt, ap);
+    n = vsnprintf(line, sizeof line - 1, fmt, ap);
     va_end(ap);
-    fputc('\n', stdout);
+    if (n < 0)
+        return;
+    if ((size_t)n > sizeof line - 2)
+        n = (int)(sizeof line - 2); /* truncated: keep the newline */
+    line[n++] = '\n';
+    fwrite(line, 1, (size_t)n, stdout);
     fflush(stdout);
 }
 

@@ -52,9 +52,15 @@ static unsigned int awaiting_time; /* move_time we wait to see echoed (script) *
 static int answered;
 static char fail_reason[128];
 
+/* Milliseconds on a monotonic clock, as 32 bits (move_time's size).
+ * QueryPerformanceCounter, not GetTickCount: that one advances in 15.6 ms
+ * steps on Windows, too coarse for a round trip on one machine. */
 static unsigned int now_ms32(void)
 {
-    return (unsigned int)GetTickCount64();
+    LARGE_INTEGER t, f;
+    QueryPerformanceCounter(&t);
+    QueryPerformanceFrequency(&f);
+    return (unsigned int)((unsigned long long)t.QuadPart * 1000ull / (unsigned long long)f.QuadPart);
 }
 
 static int find_seen(int id)

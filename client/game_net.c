@@ -7,14 +7,14 @@
 int game_sc_size(int type)
 {
     switch (type) {
-    case SC_LOGIN_INFO: return 26;
-    case SC_ADD_OBJECT: return 30;
-    case SC_REMOVE_OBJECT: return 6;
-    case SC_MOVE_OBJECT: return 14;
-    case SC_CHAT: return 106;
-    case SC_LOGIN_OK: return 2;
-    case SC_LOGIN_FAIL: return 2;
-    case SC_STAT_CHANGE: return 18;
+    case SC_LOGIN_INFO: return (int)sizeof(SC_LOGIN_INFO_PACKET);
+    case SC_ADD_OBJECT: return (int)sizeof(SC_ADD_OBJECT_PACKET);
+    case SC_REMOVE_OBJECT: return (int)sizeof(SC_REMOVE_OBJECT_PACKET);
+    case SC_MOVE_OBJECT: return (int)sizeof(SC_MOVE_OBJECT_PACKET);
+    case SC_CHAT: return (int)sizeof(SC_CHAT_PACKET);
+    case SC_LOGIN_OK: return (int)sizeof(SC_LOGIN_OK_PACKET);
+    case SC_LOGIN_FAIL: return (int)sizeof(SC_LOGIN_FAIL_PACKET);
+    case SC_STAT_CHANGE: return (int)sizeof(SC_STAT_CHANGE_PACKET);
     default: return 0;
     }
 }
@@ -86,14 +86,14 @@ void game_make_login(unsigned char *out, const char *name)
 {
     size_t n = strlen(name);
     memset(out, 0, CS_LOGIN_SIZE);
-    out[0] = CS_LOGIN_SIZE;
+    out[0] = (unsigned char)CS_LOGIN_SIZE;
     out[1] = CS_LOGIN;
     memcpy(out + 2, name, n < NAME_SIZE - 1 ? n : NAME_SIZE - 1); /* NUL-padded */
 }
 
 void game_make_move(unsigned char *out, unsigned char dir, unsigned int t)
 {
-    out[0] = CS_MOVE_SIZE;
+    out[0] = (unsigned char)CS_MOVE_SIZE;
     out[1] = CS_MOVE;
     out[2] = dir;
     put_u32(out + 3, t);
@@ -103,7 +103,7 @@ void game_make_chat(unsigned char *out, const char *text)
 {
     size_t n = strlen(text);
     memset(out, 0, CS_CHAT_SIZE);
-    out[0] = CS_CHAT_SIZE;
+    out[0] = (unsigned char)CS_CHAT_SIZE;
     out[1] = CS_CHAT;
     memcpy(out + 2, text, n < CHAT_SIZE - 1 ? n : CHAT_SIZE - 1); /* NUL-terminated within */
 }

@@ -4,26 +4,22 @@
  * reassembly of a byte stream into packets. Shared by `client.exe game`
  * and `client.exe stress`.
  *
- * Packets are built and read byte by byte in little-endian order rather
- * than through packed structs, so that the client does not depend on the
- * compiler's packing or the machine's byte order.
+ * Packets are built and read byte by byte in little-endian order (the
+ * structs of protocol.h give the sizes), so that reading a field never
+ * depends on the alignment of a receive buffer.
  */
 #ifndef GAME_NET_H
 #define GAME_NET_H
 
 #include <stddef.h>
 
-enum {
-    CS_LOGIN = 0, CS_MOVE = 1, CS_CHAT = 2, CS_ATTACK = 3, CS_TELEPORT = 4, CS_LOGOUT = 5,
-    SC_LOGIN_INFO = 2, SC_ADD_OBJECT = 3, SC_REMOVE_OBJECT = 4, SC_MOVE_OBJECT = 5,
-    SC_CHAT = 6, SC_LOGIN_OK = 7, SC_LOGIN_FAIL = 8, SC_STAT_CHANGE = 9
-};
+/* The protocol's types and structs: step 10's protocol.h is the one
+ * definition, for the server and for this client. */
+#include "../10_game_server/protocol.h"
 
-#define NAME_SIZE 20
-#define CHAT_SIZE 100
-#define CS_LOGIN_SIZE 22
-#define CS_MOVE_SIZE 7
-#define CS_CHAT_SIZE 102
+#define CS_LOGIN_SIZE ((int)sizeof(CS_LOGIN_PACKET))
+#define CS_MOVE_SIZE ((int)sizeof(CS_MOVE_PACKET))
+#define CS_CHAT_SIZE ((int)sizeof(CS_CHAT_PACKET))
 
 /* The size a server-to-client packet of this type must have, 0 if the
  * type is unknown. */

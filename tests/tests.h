@@ -1,0 +1,212 @@
+/*
+ * tests.h - the lab's test driver (build/run_tests.exe), shared declarations.
+ *
+ * The driver starts each step's server as a child process, talks to it over
+ * real sockets on 127.0.0.1 and prints one line per case:
+ *
+ *     PASS 04_select echo
+ *     FAIL 04_select half-close: got 10 of 20 bytes back
+ *     SKIP 05_wsaasyncselect: build/05_wsaasyncselect.exe not found
+ *
+ * and at the end "N passed, N failed[, N skipped]". Exit status 0 when
+ * nothing failed, 1 otherwise, 2 for a bad command line.
+ *
+ * Files:
+ *   run_tests.c   command line, the table of steps, running cases with a
+ *                 deadline, the result lines, the lab.h copies check
+ *   proc.c        child processes: start with captured output, wait for a
+ *                 line, stop (Ctrl+C / Ctrl+Break through a helper, or
+ *                 TerminateProcess), the emergency kill of everything
+ *   net.c         socket helpers, every one with a timeout
+ *   echo_cases.c  the cases for the echo servers 01..09
+ *
+ * Nothing may hang: every socket call waits with a timeout, every case runs
+ * on its own thread under a deadline, and when a deadline passes the driver
+ * kills the servers (which unblocks every socket) and reports a FAIL.
+ */
+#ifndef TESTS_H
+#define TESTS_H
+
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <windows.h>
+#include <ctype.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WHY_SIZE 512 /* room for the reason printed after "FAIL step case: " */
+
+/* ------------------------------------------------------------------------
+ * The registry: steps and their cases (run_tests.c, echo_cases.c)
+ * --------------------------------------------------------------------- */
+
+enum result { RES_PASS, RES_FAIL, RES_SKIP };
+
+struct step;
+struct proc;
+
+/* What a case gets. `srv` is the step's shared server (started with -q)
+ * for cases flagged CASE_SHARED; other cases start what they need. */
+struct ctx {
+    const struct step *step;
+    const char *exe; /* the executable under test */
+    struct proc *srv;
+    int verbose;
+    char why[WHY_SIZE]; /* the reason, for FAIL and SKIP */
+};
+
+#define CASE_SHARED 1 /* runs against the step's shared server */
+
+struct test_case {
+    const char *name;
+    unsigned flags;
+    int deadline_s; /* the case is aborted (servers killed) after this */
+    enum result (*run)(struct ctx *c);
+};
+
+/* Capacity, from the contract: how many clients a step serves at once. */
+#define CAP_ONE_AT_A_TIME 1 /* 01: the others wait in the listen backlog */
+
+struct step {
+    const char *name; /* "04_select": also the exe name, build/NAME.exe */
+    int capacity;     /* clients served at the same time (at least) */
+    int closes_beyond; /* 1: a connection beyond `capacity` is closed at once (04) */
+    int blocking_send; /* 1: the model sends with blocking send() calls (01, 02) */
+    const struct test_case *cases; /* ended by name NULL */
+};
+
+/* Case lists (echo_cases.c), each ended by an entry with name NULL. */
+extern const struct test_case echo_cases_blocking[]; /* 01 */
+extern const struct test_case echo_cases_multi[];    /* 02..09 */
+
+/* Sets c->why and returns RES_FAIL (or RES_SKIP): `return fail(c, ...)`. */
+enum result fail(struct ctx *c, const char *fmt, ...);
+enum result skip(struct ctx *c, const char *fmt, ...);
+/* An information line, printed with -v only (indented, never PASS/FAIL). */
+void info(const struct ctx *c, const char *fmt, ...);
+
+/* Running under Wine? (ntdll exports wine_get_version there.) */
+int under_wine(void);
+/* This program's own path (for the helper mode) and its directory. */
+const char *self_path(void);
+
+/* ------------------------------------------------------------------------
+ * Child processes (proc.c)
+ * --------------------------------------------------------------------- */
+
+enum stream { OUT_STREAM, ERR_STREAM };
+
+struct capture {
+    char *data; /* NUL-terminated; capped at CAPTURE_MAX, the rest counted */
+    size_t len, cap;
+    size_t dropped;
+    int eof;
+};
+#define CAPTURE_MAX (4u << 20)
+
+struct proc {
+    PROCESS_INFORMATION pi;
+    int started, reaped;
+    DWORD exit_code; /* valid once reaped */
+    HANDLE out_rd, err_rd, out_thread, err_thread;
+    CRITICAL_SECTION lock;
+    CONDITION_VARIABLE changed;
+    struct capture out, err;
+    unsigned short port; /* servers: the port it was told to use */
+};
+
+/* Starts `exe args` with stdout and stderr captured, in its own hidden
+ * console (so that a console control event can reach it and nothing
+ * else). 1 on success, 0 with `why` set. */
+int proc_start(struct proc *p, const char *exe, const char *args, char *why, size_t whysz);
+/* Waits up to `ms` for the process to exit; 1 if it has (exit_code set). */
+int proc_wait(struct proc *p, DWORD ms);
+int proc_running(struct proc *p);
+/* TerminateProcess if still running, then release everything. Safe on a
+ * proc that never started, and twice. */
+void proc_stop(struct proc *p);
+/* Waits for the output to reach end-of-file (the process exited and
+ * nothing else holds the pipe), up to `ms`. */
+void proc_drain(struct proc *p, DWORD ms);
+
+/* Lines: match by prefix (`prefix` 1) or substring. Returns 1 and copies
+ * the line (without CR/LF) to `line` when found. */
+int proc_find_line(struct proc *p, enum stream st, const char *text, int prefix, char *line,
+                   size_t linesz);
+/* Waits up to `ms` for such a line. 1 found, 0 timeout, -1 the stream
+ * ended (process exited) without it. */
+int proc_wait_line(struct proc *p, enum stream st, const char *text, int prefix, DWORD ms,
+                   char *line, size_t linesz);
+/* Number of complete lines in a stream so far. */
+size_t proc_line_count(struct proc *p, enum stream st);
+/* Copy of a stream (the whole capture), NUL-terminated, malloc'd. */
+char *proc_text(struct proc *p, enum stream st);
+/* The last `max` characters of a stream on one line (for reasons). */
+void proc_tail(struct proc *p, enum stream st, char *buf, size_t bufsz);
+
+/* A server of the lab: picks a free port, starts `exe -p PORT -a 127.0.0.1
+ * [-q]`, waits up to 15 s for the ready line; retries once with another
+ * port when the start failed with "bind failed" (someone took the port
+ * between our probe and the server's bind). 1 ready, 0 with `why` set. */
+int server_start(struct proc *p, const char *exe, int quiet, char *why, size_t whysz);
+
+/* Console control events, through the helper mode of this program. */
+enum ctrl_result { CTRL_SENT, CTRL_NOT_DELIVERABLE, CTRL_HELPER_FAILED };
+enum ctrl_result proc_send_ctrl(struct proc *p, DWORD event, char *why, size_t whysz);
+/* The helper itself: run_tests.exe --ctrl-event c|break PID. */
+int ctrl_helper_main(const char *event, const char *pid);
+
+/* Emergency: kill every child still running (deadline passed, Ctrl+C). */
+void proc_kill_all(void);
+void proc_init(void);
+
+/* ------------------------------------------------------------------------
+ * Sockets (net.c). All sockets are non-blocking; every wait has a timeout
+ * that counts from the last progress (a slow but moving transfer is fine,
+ * a stalled one fails).
+ * --------------------------------------------------------------------- */
+
+#define NET_TIMEOUT_MS 10000 /* default: a server that says nothing for 10 s is hung */
+
+enum net_status { NET_OK, NET_TIMEOUT, NET_EOF, NET_RESET, NET_ERROR };
+
+int net_init(char *why, size_t whysz);
+/* A port that was free a moment ago (bind 127.0.0.1:0, read it, close). */
+unsigned short net_free_port(void);
+/* Connects to 127.0.0.1:port within `ms`; INVALID_SOCKET with `why` set. */
+SOCKET net_connect(unsigned short port, DWORD ms, char *why, size_t whysz);
+/* Starts a connection without waiting (for batches); then net_connect_wait. */
+SOCKET net_connect_start(unsigned short port, char *why, size_t whysz);
+int net_connect_wait(SOCKET s, DWORD ms, char *why, size_t whysz);
+enum net_status net_send_all(SOCKET s, const void *buf, size_t len, DWORD ms, size_t *sent,
+                             int *err);
+/* Receives exactly `len` bytes (fewer on failure: `*got`). */
+enum net_status net_recv_exact(SOCKET s, void *buf, size_t len, DWORD ms, size_t *got, int *err);
+/* Receives whatever comes within `ms` (0 bytes: NET_TIMEOUT). */
+enum net_status net_recv_some(SOCKET s, void *buf, size_t len, DWORD ms, size_t *got, int *err);
+void net_close(SOCKET s);
+void net_abort(SOCKET s); /* SO_LINGER {1,0}: the peer sees a reset */
+void net_nodelay(SOCKET s);
+/* "timed out", "connection closed", "reset", "error WSA N" */
+const char *net_status_text(enum net_status st, int err, char *buf, size_t bufsz);
+
+/* Sends `len` bytes, reads them back, compares. 1 ok, 0 with `why` set
+ * (for example "got 10 of 20 bytes back: timed out"). */
+int net_echo(SOCKET s, const void *data, size_t len, DWORD ms, char *why, size_t whysz);
+
+/* A deterministic byte stream (xorshift), to generate and verify data. */
+struct prng {
+    uint32_t x;
+};
+void prng_seed(struct prng *r, uint32_t seed);
+uint32_t prng_next(struct prng *r);
+void prng_fill(struct prng *r, unsigned char *buf, size_t len);
+
+/* Milliseconds since some start, for measuring. */
+ULONGLONG now_ms(void);
+
+#endif /* TESTS_H */
