@@ -7,6 +7,7 @@
 #   make 04_select    build one step (likewise client, run_tests, 10_game_server)
 #   make test         build, then run the test suite (under Wine on Linux)
 #   make compare      run the comparison (client.exe compare; results in build/)
+#   make handout STEP=04_select   the step as an assignment, in build/handouts/
 #   make clean
 #
 # Missing tools are installed by tools/setup.sh (Debian/Ubuntu), called from
@@ -22,14 +23,15 @@ STEPS   := 01_blocking 02_thread_per_client 03_nonblocking 04_select 05_wsaasync
            06_wsaeventselect 07_overlapped_event 08_overlapped_callback 09_iocp 10_game_server
 # Steps not written yet are skipped, so the tree builds at every commit.
 PRESENT := $(foreach s,$(STEPS),$(if $(wildcard $(s)/*.c),$(s)))
-PROGS   := $(PRESENT) client run_tests
+PROGS   := $(PRESENT) client run_tests handout_tool
 
-.PHONY: default all test compare clean toolchain check-lab sync-lab $(PROGS)
+.PHONY: default all test compare handout clean toolchain check-lab sync-lab $(PROGS)
 default: all compare
 all: $(PROGS)
 
 $(foreach p,$(PRESENT) client,$(eval $(p): $(BUILD)/$(p).exe))
 run_tests: $(BUILD)/run_tests.exe
+handout_tool: $(BUILD)/handout.exe
 
 # the game client and the stress test speak step 10's protocol.h
 $(BUILD)/client.exe: 10_game_server/protocol.h
@@ -45,6 +47,17 @@ $(BUILD)/%.exe: $$(wildcard %/*.c %/*.h) | toolchain
 $(BUILD)/run_tests.exe: $(wildcard tests/*.c tests/*.h) | toolchain
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^) $(LDLIBS)
+
+$(BUILD)/handout.exe: tools/handout.c | toolchain
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
+
+# make handout STEP=04_select [OUT=dir]: the step with its solution regions
+# replaced by TODOs, ready to hand out (default OUT: build/handouts).
+OUT := $(BUILD)/handouts
+handout: $(BUILD)/handout.exe
+	@test -n "$(STEP)" || { echo "usage: make handout STEP=04_select [OUT=dir]"; exit 2; }
+	@$(RUN) $(BUILD)/handout.exe $(STEP) $(OUT)
 
 # Every step folder carries a byte-for-byte copy of tools/lab.h.
 LAB_COPIES := $(foreach s,$(filter-out 10_game_server,$(PRESENT)),$(s)/lab.h)
