@@ -1,0 +1,272 @@
+/*
+ * session.c - the session table: one slot per player, reused safely.
+ *
+ * A session is a connected client. The table is a fixed array of
+ * opt.max_users slots, allocated at start-up; a slot's index is the
+ * player's id on the wire (0 .. MAX_USERS-1), so finding a player by id
+ * is an index, and nothing is allocated per connection except, the first
+ * time a slot is used, its send queue and view list (kept for the next
+ * occupant).
+ *
+ * A slot's life: FREE (its id waits in the free-id queue) -> ACCEPTED
+ * (a client connected; a receive is posted) -> IN_GAME (CS_LOGIN done)
+ * -> CLOSING (its socket is closed; it leaves the world; its last I/O
+ * completes) -> FREE. The socket may be closed by any thread (a bad
+ * packet, a full send queue, Ctrl+C); the *receive side* always finishes
+ * the job: one receive is in flight, or being handled, for as long as the
+ * session lives, so the worker that sees it end is the one that takes
+ * the player out of the world (session_depart).
+ *
+ * When does a slot become free again? Only when no I/O is pending on it:
+ * `pending` counts the receive side (1 until it has left) and the send in
+ * flight (0 or 1). The kernel may still write into a buffer, or queue a
+ * completion for an OVERLAPPED, until its operation completes; a slot
+ * handed to a new client before that would receive the old client's
+ * completion. The id goes to the back of a FIFO queue, so an id that was
+ * just freed is the last to be reused.
+ *
+ * What other threads may still do with an old id (one they read from a
+ * view list or a sector a moment ago) is harmless: every decision about
+ * a player is taken under its lock from its current state (world.c), so
+ * a stale id meets a FREE slot, or the new player in it, and acts on
+ * what it finds.
+ */
+#include "game.h"
+#include <stdarg.h>
+
+struct session *sessions;
+volatile LONG players_online;  /* in the world (status line) */
+volatile LONG sessions_served; /* connections given a slot (summary) */
+
+static CRITICAL_SECTION free_lock;
+static int *free_ids; /* FIFO ring of opt.max_users ids */
+static int free_head, free_count;
+
+static size_t view_bytes(void)
+{
+    return (size_t)(opt.max_users + 63) / 64 * sizeof(uint64_t);
+}
+
+void sessions_init(void)
+{
+    sessions = calloc((size_t)opt.max_users, sizeof *sessions);
+    free_ids = calloc((size_t)opt.max_users, sizeof *free_ids);
+    if (sessions == NULL || free_ids == NULL)
+        lab_fatal("calloc (session table)", ERROR_NOT_ENOUGH_MEMORY);
+    InitializeCriticalSection(&free_lock);
+    for (int i = 0; i < opt.max_users; i++) {
+        struct session *s = &sessions[i];
+        InitializeCriticalSection(&s->lock);
+        s->id = i;
+        s->state = SESSION_FREE;
+        s->sock = INVALID_SOCKET;
+        s->sector = -1;
+        s->sector_next = s->sector_prev = -1;
+        free_ids[i] = i;
+    }
+    free_count = opt.max_users;
+}
+
+static void session_depart(struct worker *w, struct session *s);
+
+static int take_id(void)
+{
+    int id = -1;
+    EnterCriticalSection(&free_lock);
+    if (free_count > 0) {
+        id = free_ids[free_head];
+        free_head = (free_head + 1) % opt.max_users;
+        free_count--;
+    }
+    LeaveCriticalSection(&free_lock);
+    return id;
+}
+
+static void put_id(int id)
+{
+    EnterCriticalSection(&free_lock);
+    free_ids[(free_head + free_count) % opt.max_users] = id;
+    free_count++;
+    LeaveCriticalSection(&free_lock);
+}
+
+/* A connection was accepted: give it a slot and post its first receive.
+ * Returns 0 when every slot is taken (the caller refuses the client),
+ * 1 when the socket was taken care of (served, or closed). */
+int session_open(struct worker *w, SOCKET sock, const char *peer)
+{
+    struct session *s;
+    int id = take_id();
+    int posted;
+
+    if (id < 0)
+        return 0;
+    s = &sessions[id];
+    if (s->queue == NULL) {
+        /* the slot's first use: its send ring and view list, kept after */
+        char *mem = calloc(1, SEND_QUEUE_SIZE + view_bytes());
+        if (mem == NULL) {
+            put_id(id);
+            lab_log("%s: out of memory for a session", peer);
+            return 0; /* refused as if full */
+        }
+        EnterCriticalSection(&s->lock); /* others may read s->view (world.c) */
+        s->queue = mem;
+        s->view = (uint64_t *)(mem + SEND_QUEUE_SIZE);
+        LeaveCriticalSection(&s->lock);
+    }
+
+    EnterCriticalSection(&s->lock);
+    if (lab_stopping()) {
+        /* accepted just as Ctrl+C came: main() may have passed this slot
+         * already in sessions_close_all(), so do not start serving it */
+        LeaveCriticalSection(&s->lock);
+        closesocket(sock);
+        put_id(id);
+        return 1;
+    }
+    InterlockedIncrement(&sessions_served);
+    s->state = SESSION_ACCEPTED;
+    s->sock = sock;
+    s->pending = 1; /* the receive side */
+    s->sending = 0;
+    s->queue_head = s->queue_tail = 0;
+    s->reason[0] = '\0';
+    s->reason_is_error = 0;
+    s->name[0] = '\0';
+    s->rlen = 0;
+    s->in_world = 0;
+    snprintf(s->peer, sizeof s->peer, "%s", peer);
+    if (!opt.quiet)
+        lab_log("session %d: connected from %s", id, peer);
+    posted = post_recv(s);
+    LeaveCriticalSection(&s->lock);
+    if (!posted)
+        session_depart(w, s); /* post_recv closed it and said why */
+    return 1;
+}
+
+/* Closes the session's socket, from any thread, with or without s->lock
+ * held (a CRITICAL_SECTION may be entered again by its owner). The first
+ * reason is kept for the log line. Closing ends the pending receive and
+ * send with an error; the receive side then takes the player out of the
+ * world. Sends queued from now on are dropped (net_send). */
+void session_close(struct session *s, int is_error, const char *fmt, ...)
+{
+    va_list ap;
+    EnterCriticalSection(&s->lock);
+    if (s->sock != INVALID_SOCKET) {
+        va_start(ap, fmt);
+        vsnprintf(s->reason, sizeof s->reason, fmt, ap);
+        va_end(ap);
+        s->reason_is_error = is_error;
+        /* A graceful close: what the kernel already took is still
+         * delivered; sends still pending in the ring are dropped. */
+        closesocket(s->sock);
+        s->sock = INVALID_SOCKET;
+        s->state = SESSION_CLOSING;
+    }
+    LeaveCriticalSection(&s->lock);
+}
+
+int session_is_open(struct session *s)
+{
+    int open;
+    EnterCriticalSection(&s->lock);
+    open = s->sock != INVALID_SOCKET;
+    LeaveCriticalSection(&s->lock);
+    return open;
+}
+
+/* The slot's last I/O is over: back to FREE, the id to the free queue. */
+static void session_release(struct session *s)
+{
+    EnterCriticalSection(&s->lock);
+    s->state = SESSION_FREE;
+    s->queue_head = s->queue_tail = 0;
+    /* empty already (world_leave removed every pair), but cheap to be sure */
+    memset(s->view, 0, view_bytes());
+    LeaveCriticalSection(&s->lock);
+    put_id(s->id);
+}
+
+/* Drops one of the session's pending counts (a send completed, or the
+ * receive side left); the last one frees the slot. */
+void session_unref(struct session *s)
+{
+    int last;
+    EnterCriticalSection(&s->lock);
+    s->pending--;
+    last = s->pending == 0;
+    LeaveCriticalSection(&s->lock);
+    if (last)
+        session_release(s);
+}
+
+/* The receive side is over (the socket is closed): leave the world, say
+ * why in the log, drop the receive side's count. */
+static void session_depart(struct worker *w, struct session *s)
+{
+    char reason[sizeof s->reason];
+    char name[NAME_SIZE + 8];
+    int is_error;
+
+    world_leave(w, s);
+    EnterCriticalSection(&s->lock);
+    memcpy(reason, s->reason, sizeof reason);
+    is_error = s->reason_is_error;
+    printable_name(s->name, name, sizeof name);
+    LeaveCriticalSection(&s->lock);
+    if (is_error || !opt.quiet) {
+        if (name[0] != '\0')
+            lab_log("session %d (%s): %s", s->id, name, reason);
+        else
+            lab_log("session %d: %s", s->id, reason);
+    }
+    session_unref(s);
+}
+
+/* A receive completed (or failed): handle the packets, then receive
+ * again, or leave. */
+void on_recv_done(struct worker *w, struct session *s, DWORD bytes, int err)
+{
+    int posted;
+
+    if (err != 0) {
+        /* If the socket is closed already, we closed it: the error is just
+         * the close, and the reason is set. */
+        char text[256];
+        EnterCriticalSection(&s->lock);
+        if (s->sock != INVALID_SOCKET) {
+            err = op_error(s->sock, &s->recv_op, err);
+            if (lab_stopping())
+                session_close(s, 0, "closed at shutdown");
+            else if (lab_is_peer_gone(err))
+                session_close(s, 0, "reset by peer");
+            else
+                session_close(s, 1, "WSARecv failed: WSA %d: %s", err, lab_err_text(err, text, sizeof text));
+        }
+        LeaveCriticalSection(&s->lock);
+    } else if (bytes == 0) {
+        session_close(s, 0, "closed by peer"); /* the client's FIN */
+    } else {
+        s->rlen += bytes;
+        packet_process(w, s);
+    }
+
+    EnterCriticalSection(&s->lock);
+    posted = post_recv(s); /* 0 once the socket is closed */
+    LeaveCriticalSection(&s->lock);
+    if (!posted)
+        session_depart(w, s);
+    op_end();
+}
+
+/* Ctrl+C: close every session's socket. Their pending I/O completes, the
+ * receive sides leave and the slots go back to FREE; main() waits for
+ * that with net_wait_drained(). */
+void sessions_close_all(void)
+{
+    for (int i = 0; i < opt.max_users; i++)
+        session_close(&sessions[i], 0, "closed at shutdown");
+}
