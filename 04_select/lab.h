@@ -12,6 +12,9 @@
  * driver) fail when a copy differs. Edit tools/lab.h, never a copy.
  *
  * Everything is static: the header is included by exactly one .c file.
+ * The functions are static and inline, so that a step which does not
+ * call one of them builds without a warning (gcc -Wunused-function, MSVC
+ * C4505 at /W4): a student may remove a call without breaking /WX.
  */
 #ifndef LAB_H
 #define LAB_H
@@ -24,6 +27,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* MSVC's C compiler has always spelled it __inline; gcc and clang take
+ * the C99 keyword. */
+#ifdef _MSC_VER
+#define LAB_INLINE __inline
+#else
+#define LAB_INLINE inline
+#endif
 
 #define LAB_DEFAULT_PORT 40100
 #define LAB_BUF_SIZE 16384 /* per-connection echo buffer (bytes) */
@@ -47,7 +58,7 @@ struct lab_options {
  * threads never run into each other. Flushed at once: on Windows stdout
  * to a pipe is fully buffered, and a harness waiting for a line would
  * wait forever. */
-static void lab_log(const char *fmt, ...)
+static LAB_INLINE void lab_log(const char *fmt, ...)
 {
     char line[1024];
     va_list ap;
@@ -65,7 +76,7 @@ static void lab_log(const char *fmt, ...)
 }
 
 /* The system's message for a Win32/WSA error number, on one line. */
-static const char *lab_err_text(int err, char *text, size_t size)
+static LAB_INLINE const char *lab_err_text(int err, char *text, size_t size)
 {
     DWORD n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,
                              NULL, (DWORD)err, MAKELANGID(LANG_ENGLISH, SUBLANG_DEFAULT),
@@ -87,7 +98,7 @@ static const char *lab_err_text(int err, char *text, size_t size)
 /* "CALL failed: WSA N: system text" on stderr. The caller passes the error
  * it read with WSAGetLastError() right after the call: anything in between
  * (even a printf) may overwrite it. */
-static void lab_error(const char *call, int err)
+static LAB_INLINE void lab_error(const char *call, int err)
 {
     char text[256];
     fprintf(stderr, "%s failed: WSA %d: %s\n", call, err, lab_err_text(err, text, sizeof text));
@@ -96,21 +107,21 @@ static void lab_error(const char *call, int err)
 
 /* A connection's failure is logged (stdout, like every connection event)
  * and closes that connection only. */
-static void lab_conn_error(long id, const char *call, int err)
+static LAB_INLINE void lab_conn_error(long id, const char *call, int err)
 {
     char text[256];
     lab_log("conn %ld: %s failed: WSA %d: %s", id, call, err, lab_err_text(err, text, sizeof text));
 }
 
 /* A start-up failure: one line, exit status 1 (the contract). */
-static void lab_fatal(const char *call, int err)
+static LAB_INLINE void lab_fatal(const char *call, int err)
 {
     lab_error(call, err);
     exit(1);
 }
 
 /* "a.b.c.d:port" of an IPv4 socket address. */
-static const char *lab_addr_str(const struct sockaddr_in *sa, char *buf, size_t size)
+static LAB_INLINE const char *lab_addr_str(const struct sockaddr_in *sa, char *buf, size_t size)
 {
     char ip[INET_ADDRSTRLEN];
     if (inet_ntop(AF_INET, &sa->sin_addr, ip, sizeof ip) == NULL)
@@ -121,7 +132,7 @@ static const char *lab_addr_str(const struct sockaddr_in *sa, char *buf, size_t 
 
 /* Is this error just "the peer went away"? Such a close is not an error of
  * the server: it is logged as a reset and costs only that connection. */
-static int lab_is_peer_gone(int err)
+static LAB_INLINE int lab_is_peer_gone(int err)
 {
     return err == WSAECONNRESET || err == WSAECONNABORTED || err == WSAENETRESET ||
            err == WSAESHUTDOWN || err == WSAETIMEDOUT;
@@ -130,7 +141,7 @@ static int lab_is_peer_gone(int err)
 /* accept() failed because that one client went away while it waited in
  * the backlog: not a shortage, so no reason to pause accepting. Windows
  * reports it as WSAECONNRESET; Wine 8 as WSAENOTCONN. */
-static int lab_accept_gone(int err)
+static LAB_INLINE int lab_accept_gone(int err)
 {
     return err == WSAECONNRESET || err == WSAENOTCONN;
 }
@@ -139,7 +150,7 @@ static int lab_accept_gone(int err)
  * Command line
  * --------------------------------------------------------------------- */
 
-static void lab_usage(FILE *f, const char *prog, unsigned flags)
+static LAB_INLINE void lab_usage(FILE *f, const char *prog, unsigned flags)
 {
     fprintf(f, "usage: %s [-p PORT] [-a ADDR]%s [-q] [-h]\n", prog,
             (flags & LAB_OPT_THREADS) ? " [-t THREADS]" : "");
@@ -153,7 +164,7 @@ static void lab_usage(FILE *f, const char *prog, unsigned flags)
 }
 
 /* Whole string is a decimal number in [lo, hi]. */
-static int lab_parse_num(const char *s, long lo, long hi, long *out)
+static LAB_INLINE int lab_parse_num(const char *s, long lo, long hi, long *out)
 {
     char *end;
     long v;
@@ -166,7 +177,7 @@ static int lab_parse_num(const char *s, long lo, long hi, long *out)
     return 1;
 }
 
-static void lab_bad_args(const char *prog, unsigned flags, const char *what, const char *arg)
+static LAB_INLINE void lab_bad_args(const char *prog, unsigned flags, const char *what, const char *arg)
 {
     fprintf(stderr, "%s: %s%s%s\n", prog, what, arg ? ": " : "", arg ? arg : "");
     lab_usage(stderr, prog, flags);
@@ -175,7 +186,7 @@ static void lab_bad_args(const char *prog, unsigned flags, const char *what, con
 
 /* Parses the contract's command line. Bad arguments: usage on stderr and
  * exit status 2; -h: usage on stdout and exit status 0. */
-static void lab_parse_args(int argc, char **argv, struct lab_options *o, unsigned flags)
+static LAB_INLINE void lab_parse_args(int argc, char **argv, struct lab_options *o, unsigned flags)
 {
     const char *prog = argc > 0 ? argv[0] : "server";
     long v;
@@ -219,7 +230,7 @@ static void lab_parse_args(int argc, char **argv, struct lab_options *o, unsigne
  * Start-up: Winsock and the listening socket
  * --------------------------------------------------------------------- */
 
-static void lab_startup(void)
+static LAB_INLINE void lab_startup(void)
 {
     WSADATA wsa;
     int err = WSAStartup(MAKEWORD(2, 2), &wsa);
@@ -230,7 +241,7 @@ static void lab_startup(void)
 /* Creates, binds and listens. `wsa_flags` is passed to WSASocket:
  * WSA_FLAG_OVERLAPPED for the steps that do overlapped I/O on the listener
  * (AcceptEx), 0 otherwise. Any failure is a start-up failure: exit 1. */
-static SOCKET lab_listen(const struct lab_options *o, DWORD wsa_flags)
+static LAB_INLINE SOCKET lab_listen(const struct lab_options *o, DWORD wsa_flags)
 {
     struct sockaddr_in sa;
     SOCKET s;
@@ -259,7 +270,7 @@ static SOCKET lab_listen(const struct lab_options *o, DWORD wsa_flags)
 }
 
 /* The ready line the contract promises (tests wait for it). */
-static void lab_ready(const struct lab_options *o, const char *model)
+static LAB_INLINE void lab_ready(const struct lab_options *o, const char *model)
 {
     lab_log("%s: listening on %s:%u", model, o->addr, (unsigned)o->port);
 }
@@ -271,12 +282,12 @@ static void lab_ready(const struct lab_options *o, const char *model)
 static volatile LONG lab_conn_ids;       /* connections accepted so far */
 static volatile LONG64 lab_bytes_echoed; /* bytes sent back, all connections */
 
-static LONG lab_next_conn_id(void)
+static LAB_INLINE LONG lab_next_conn_id(void)
 {
     return InterlockedIncrement(&lab_conn_ids);
 }
 
-static void lab_count_echoed(size_t n)
+static LAB_INLINE void lab_count_echoed(size_t n)
 {
     InterlockedExchangeAdd64(&lab_bytes_echoed, (LONG64)n);
 }
@@ -293,7 +304,7 @@ static void (*lab_wake_fn)(void);
 /* Runs on a thread the system creates for the purpose, while the server's
  * own threads go on: it only asks them to stop (flag, event, the step's
  * wake-up call) and lets them close their sockets themselves. */
-static BOOL WINAPI lab_ctrl_handler(DWORD type)
+static LAB_INLINE BOOL WINAPI lab_ctrl_handler(DWORD type)
 {
     switch (type) {
     case CTRL_C_EVENT:
@@ -320,7 +331,7 @@ static BOOL WINAPI lab_ctrl_handler(DWORD type)
 /* `wake` (may be NULL) runs on the handler thread once a stop is asked: it
  * interrupts whatever the step's threads are blocked in. Steps that wait
  * on lab_stop_event, or poll lab_stopping(), need none. */
-static void lab_on_stop(void (*wake)(void))
+static LAB_INLINE void lab_on_stop(void (*wake)(void))
 {
     lab_wake_fn = wake;
     lab_stop_event = CreateEventW(NULL, TRUE, FALSE, NULL);
@@ -331,14 +342,14 @@ static void lab_on_stop(void (*wake)(void))
         lab_fatal("SetConsoleCtrlHandler", (int)GetLastError());
 }
 
-static int lab_stopping(void)
+static LAB_INLINE int lab_stopping(void)
 {
     return InterlockedCompareExchange(&lab_stop_flag, 0, 0) != 0;
 }
 
 /* The one-line summary, then exit status 0. Call after every socket is
  * closed and every thread of the step has ended. */
-static int lab_finish(void)
+static LAB_INLINE int lab_finish(void)
 {
     lab_log("stopped: %ld connections served, %lld bytes echoed",
             (long)lab_conn_ids, (long long)lab_bytes_echoed);

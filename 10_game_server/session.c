@@ -161,7 +161,11 @@ void session_close(struct session *s, int is_error, const char *fmt, ...)
         va_end(ap);
         s->reason_is_error = is_error;
         /* A graceful close: what the kernel already took is still
-         * delivered; sends still pending in the ring are dropped. */
+         * delivered; sends still pending in the ring are dropped.
+         * CancelIoEx first: Windows cancels the socket's pending I/O on
+         * close anyway, but Wine 8 leaves a WSASend to a client that does
+         * not read pending for ever, and the slot would never be freed. */
+        CancelIoEx((HANDLE)s->sock, NULL);
         closesocket(s->sock);
         s->sock = INVALID_SOCKET;
         s->state = SESSION_CLOSING;

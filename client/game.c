@@ -178,8 +178,9 @@ static unsigned __stdcall receiver(void *arg)
                 snprintf(fail_reason, sizeof fail_reason, "the server closed the connection");
             gone = 1;
         } else {
-            game_rx_push(&rx, buf, (size_t)n);
-            while ((p = game_rx_next(&rx, &err)) != NULL)
+            if (game_rx_push(&rx, buf, (size_t)n) != 0)
+                err = 1;
+            while (!err && (p = game_rx_next(&rx, &err)) != NULL)
                 on_packet(p);
             if (err) {
                 snprintf(fail_reason, sizeof fail_reason, "malformed packet from the server");

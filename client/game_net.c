@@ -24,7 +24,7 @@ void game_rx_init(struct game_rx *rx)
     rx->len = rx->off = 0;
 }
 
-void game_rx_push(struct game_rx *rx, const char *data, size_t n)
+int game_rx_push(struct game_rx *rx, const char *data, size_t n)
 {
     /* Move the unread tail to the front when the new bytes would not fit
      * behind it; a tail is less than one packet (255 bytes). */
@@ -34,9 +34,10 @@ void game_rx_push(struct game_rx *rx, const char *data, size_t n)
         rx->off = 0;
     }
     if (n > sizeof rx->buf - rx->len)
-        n = sizeof rx->buf - rx->len; /* cannot happen with pushes of <= 4096 */
+        return -1;
     memcpy(rx->buf + rx->len, data, n);
     rx->len += n;
+    return 0;
 }
 
 const unsigned char *game_rx_next(struct game_rx *rx, int *err)

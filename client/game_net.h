@@ -31,8 +31,9 @@ struct game_rx {
 };
 
 void game_rx_init(struct game_rx *rx);
-/* Appends received bytes (at most 4096 at a time). */
-void game_rx_push(struct game_rx *rx, const char *data, size_t n);
+/* Appends received bytes (at most 4096 at a time). Returns 0, or -1 if
+ * they do not fit (only a push larger than that can cause it). */
+int game_rx_push(struct game_rx *rx, const char *data, size_t n);
 /* The next whole packet, or NULL when none is complete yet. A malformed
  * packet (size < 2, unknown type, size that does not match its type)
  * sets *err and returns NULL. */

@@ -233,8 +233,9 @@ static void on_recv(struct dummy *d, DWORD n)
 {
     const unsigned char *pkt;
     int err = 0;
-    game_rx_push(&d->rx, d->rbuf, n);
-    while (d->state != D_CLOSING && (pkt = game_rx_next(&d->rx, &err)) != NULL)
+    if (game_rx_push(&d->rx, d->rbuf, n) != 0)
+        err = 1;
+    while (!err && d->state != D_CLOSING && (pkt = game_rx_next(&d->rx, &err)) != NULL)
         on_packet(d, pkt);
     if (err) {
         InterlockedIncrement(&failures);
