@@ -9,10 +9,11 @@
  *
  * Every case closes what it opened: step 01 serves one client at a time,
  * and a socket left open by one case would make the next one wait.
+ *
+ * The helpers not marked static are shared with the other case files
+ * (declared in tests.h, "Helpers the case files share").
  */
 #include "tests.h"
-
-#define CONNECT_MS 5000
 
 /* ------------------------------------------------------------------------
  * Small helpers
@@ -25,7 +26,7 @@ static unsigned short port_of(const struct ctx *c)
 
 /* Nothing more may arrive after the echo: a server that sends extra bytes
  * (or the same data twice) fails here. */
-static int expect_silence(SOCKET s, DWORD ms, char *why, size_t whysz)
+int expect_silence(SOCKET s, DWORD ms, char *why, size_t whysz)
 {
     char b[256];
     size_t got = 0;
@@ -40,7 +41,7 @@ static int expect_silence(SOCKET s, DWORD ms, char *why, size_t whysz)
 }
 
 /* Reads `len` bytes and checks them against the stream `r` generates. */
-static int recv_verify(SOCKET s, struct prng *r, size_t len, DWORD ms, char *why, size_t whysz)
+int recv_verify(SOCKET s, struct prng *r, size_t len, DWORD ms, char *why, size_t whysz)
 {
     unsigned char *got = (unsigned char *)malloc(65536), *want = (unsigned char *)malloc(65536);
     size_t off = 0;
@@ -79,17 +80,7 @@ out:
 }
 
 /* A thread that writes `len` bytes of a prng stream, in pieces of random
- * sizes, while the case's own thread reads. */
-struct writer {
-    SOCKET s;
-    size_t len;
-    uint32_t seed;
-    DWORD idle_ms;
-    volatile LONG sent; /* progress (bytes, under 2 GiB), read by the case thread */
-    enum net_status st;
-    int err;
-};
-
+ * sizes, while the case's own thread reads (struct writer: tests.h). */
 static DWORD WINAPI writer_main(LPVOID arg)
 {
     struct writer *w = (struct writer *)arg;
@@ -118,7 +109,7 @@ static DWORD WINAPI writer_main(LPVOID arg)
     return 0;
 }
 
-static HANDLE writer_start(struct writer *w, SOCKET s, size_t len, uint32_t seed)
+HANDLE writer_start(struct writer *w, SOCKET s, size_t len, uint32_t seed)
 {
     memset(w, 0, sizeof *w);
     w->s = s;
@@ -130,8 +121,8 @@ static HANDLE writer_start(struct writer *w, SOCKET s, size_t len, uint32_t seed
 
 /* Ends the writer: when the reader failed, shutting the socket down makes
  * the writer's next send fail at once instead of after its timeout. */
-static int writer_join(HANDLE t, SOCKET s, int reader_failed, char *why, size_t whysz,
-                       const struct writer *w)
+int writer_join(HANDLE t, SOCKET s, int reader_failed, char *why, size_t whysz,
+                const struct writer *w)
 {
     char st[64];
     if (reader_failed)
@@ -569,7 +560,7 @@ static enum result case_cycles(struct ctx *c)
 
 #define BATCH 50
 
-static int echo_msg(SOCKET s, const char *fmt, int i, char *why, size_t whysz)
+int echo_msg(SOCKET s, const char *fmt, int i, char *why, size_t whysz)
 {
     char msg[48];
     int n = snprintf(msg, sizeof msg, fmt, i);
@@ -578,7 +569,7 @@ static int echo_msg(SOCKET s, const char *fmt, int i, char *why, size_t whysz)
 
 /* Sends each of `n` sockets its message, then reads every echo back: all
  * connections are in flight at once. */
-static int round_trip_all(SOCKET *s, int n, const char *fmt, char *why, size_t whysz)
+int round_trip_all(SOCKET *s, int n, const char *fmt, char *why, size_t whysz)
 {
     char msg[48], back[48], st[64];
     for (int i = 0; i < n; i++) {
@@ -610,20 +601,42 @@ static int round_trip_all(SOCKET *s, int n, const char *fmt, char *why, size_t w
     return 1;
 }
 
+/* 04's "FD_SETSIZE is N: at most N-1 clients", printed after its ready
+ * line (tests.h). */
+int fd_setsize_capacity(struct proc *srv, int dflt)
+{
+    char line[256], *end;
+    const char *at;
+    long v;
+    if (proc_wait_line(srv, OUT_STREAM, "FD_SETSIZE is ", 0, 1000, line, sizeof line) != 1)
+        return dflt;
+    at = strstr(line, "FD_SETSIZE is ") + 14;
+    v = strtol(at, &end, 10);
+    if (end == at || v < 2 || v > 1000000)
+        return dflt;
+    return (int)(v - 1);
+}
+
 static enum result case_capacity(struct ctx *c)
 {
     char why[WHY_SIZE];
     struct proc srv;
-    const int n = c->step->capacity;
-    SOCKET *s = (SOCKET *)malloc(sizeof(SOCKET) * (size_t)(n + 1));
+    int n = c->step->capacity;
+    SOCKET *s;
     enum result out = RES_PASS;
     ULONGLONG t0;
     int i, opened = 0;
-    if (s == NULL)
-        return fail(c, "out of memory");
-    if (!server_start(&srv, c->exe, 1, why, sizeof why)) {
-        free(s);
+    if (!server_start(&srv, c->exe, 1, why, sizeof why))
         return fail(c, "%s", why);
+    if (c->step->closes_beyond) { /* 04: FD_SETSIZE - 1, as the server says */
+        n = fd_setsize_capacity(&srv, n);
+        if (n != c->step->capacity)
+            info(c, "the server says FD_SETSIZE is %d: capacity %d", n + 1, n);
+    }
+    s = (SOCKET *)malloc(sizeof(SOCKET) * (size_t)(n + 1));
+    if (s == NULL) {
+        proc_stop(&srv);
+        return fail(c, "out of memory");
     }
     t0 = now_ms();
     /* In batches: connect BATCH, give each its echo (which proves it was
@@ -768,7 +781,7 @@ done:
     return out;
 }
 
-static int contains_nocase(const char *hay, const char *needle)
+int contains_nocase(const char *hay, const char *needle)
 {
     size_t n = strlen(needle);
     for (; *hay; hay++) {

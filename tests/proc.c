@@ -154,8 +154,10 @@ static HANDLE start_reader(struct proc *p, enum stream st)
  * Starting and stopping
  * --------------------------------------------------------------------- */
 
+/* `in`: the child's stdin (an inheritable handle, the caller's to close),
+ * or NULL for NUL. */
 static int proc_start_flags(struct proc *p, const char *exe, const char *args, DWORD flags,
-                            char *why, size_t whysz)
+                            HANDLE in, char *why, size_t whysz)
 {
     SECURITY_ATTRIBUTES sa;
     STARTUPINFOA si;
@@ -178,14 +180,15 @@ static int proc_start_flags(struct proc *p, const char *exe, const char *args, D
     /* only the write ends go to the child */
     SetHandleInformation(p->out_rd, HANDLE_FLAG_INHERIT, 0);
     SetHandleInformation(p->err_rd, HANDLE_FLAG_INHERIT, 0);
-    nul = CreateFileA("NUL", GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, &sa, OPEN_EXISTING,
-                      0, NULL);
+    nul = in != NULL ? INVALID_HANDLE_VALUE
+                     : CreateFileA("NUL", GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, &sa,
+                                   OPEN_EXISTING, 0, NULL);
 
     memset(&si, 0, sizeof si);
     si.cb = sizeof si;
     si.dwFlags = STARTF_USESTDHANDLES | STARTF_USESHOWWINDOW;
     si.wShowWindow = SW_HIDE; /* the server's own console, not on the desktop */
-    si.hStdInput = nul;
+    si.hStdInput = in != NULL ? in : nul;
     si.hStdOutput = out_wr;
     si.hStdError = err_wr;
 
@@ -240,7 +243,43 @@ fail:
 
 int proc_start(struct proc *p, const char *exe, const char *args, char *why, size_t whysz)
 {
-    return proc_start_flags(p, exe, args, CREATE_NEW_CONSOLE, why, whysz);
+    return proc_start_flags(p, exe, args, CREATE_NEW_CONSOLE, NULL, why, whysz);
+}
+
+int proc_start_input(struct proc *p, const char *exe, const char *args, const void *input,
+                     size_t len, char *why, size_t whysz)
+{
+    SECURITY_ATTRIBUTES sa;
+    HANDLE rd, wr;
+    DWORD n = 0;
+    int ok;
+    if (len > PROC_INPUT_MAX) {
+        snprintf(why, whysz, "proc_start_input: %llu bytes of input, at most %d",
+                 (unsigned long long)len, PROC_INPUT_MAX);
+        return 0;
+    }
+    sa.nLength = sizeof sa;
+    sa.lpSecurityDescriptor = NULL;
+    sa.bInheritHandle = TRUE;
+    /* A pipe with room for all of the input: the write below completes
+     * at once, whatever the child does, and nothing waits on it. */
+    if (!CreatePipe(&rd, &wr, &sa, 4 * PROC_INPUT_MAX)) {
+        snprintf(why, whysz, "CreatePipe failed: error %lu", GetLastError());
+        return 0;
+    }
+    /* Only the read end goes to the child: were the write end inherited
+     * too, the child would hold it open and never see end-of-file. */
+    SetHandleInformation(wr, HANDLE_FLAG_INHERIT, 0);
+    ok = proc_start_flags(p, exe, args, CREATE_NEW_CONSOLE, rd, why, whysz);
+    CloseHandle(rd);
+    if (ok && len > 0 && (!WriteFile(wr, input, (DWORD)len, &n, NULL) || n != (DWORD)len)) {
+        snprintf(why, whysz, "writing the child's stdin failed: error %lu", GetLastError());
+        CloseHandle(wr);
+        proc_stop(p);
+        return 0;
+    }
+    CloseHandle(wr); /* end-of-file for the child */
+    return ok;
 }
 
 int proc_wait(struct proc *p, DWORD ms)
@@ -455,8 +494,14 @@ void proc_tail(struct proc *p, enum stream st, char *buf, size_t bufsz)
 
 int server_start(struct proc *p, const char *exe, int quiet, char *why, size_t whysz)
 {
+    return server_start_args(p, exe, "", quiet, why, whysz);
+}
+
+int server_start_args(struct proc *p, const char *exe, const char *pre, int quiet, char *why,
+                      size_t whysz)
+{
     for (int attempt = 0; attempt < 2; attempt++) {
-        char args[96], line[256], tail[WHY_SIZE / 2];
+        char args[160], line[256], tail[WHY_SIZE / 2];
         unsigned short port = net_free_port();
         int r;
         if (port == 0) {
@@ -465,7 +510,8 @@ int server_start(struct proc *p, const char *exe, int quiet, char *why, size_t w
         }
         /* -a 127.0.0.1: the tests connect there, and a loopback listener
          * needs no firewall permission when the suite runs on Windows. */
-        snprintf(args, sizeof args, "-p %u -a 127.0.0.1%s", (unsigned)port, quiet ? " -q" : "");
+        snprintf(args, sizeof args, "%s-p %u -a 127.0.0.1%s", pre, (unsigned)port,
+                 quiet ? " -q" : "");
         if (!proc_start(p, exe, args, why, whysz))
             return 0;
         p->port = port;
@@ -511,7 +557,7 @@ enum ctrl_result proc_send_ctrl(struct proc *p, DWORD event, char *why, size_t w
              (unsigned long)p->pi.dwProcessId);
     /* DETACHED_PROCESS: the helper needs no console of its own, it attaches
      * to the server's. */
-    if (!proc_start_flags(&h, self_path(), args, DETACHED_PROCESS, why, whysz))
+    if (!proc_start_flags(&h, self_path(), args, DETACHED_PROCESS, NULL, why, whysz))
         return CTRL_HELPER_FAILED;
     if (!proc_wait(&h, 10000)) {
         snprintf(why, whysz, "the --ctrl-event helper did not finish within 10 s");

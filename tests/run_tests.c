@@ -5,18 +5,26 @@
  *   run_tests.exe [--only STEP] [--exe PATH] [--list] [-v] [-h]
  *
  * By default every echo step 01..09 whose executable is next to
- * run_tests.exe (build/) is tested; a missing one is one SKIP line. With
- * --only one step runs; --exe points that step's cases at any executable
- * (an instructor grading a student's server). On Linux run it under Wine
- * with tools/wine-run.sh build/run_tests.exe (`make test` does).
+ * run_tests.exe (build/) is tested, then the pseudo-step `client`
+ * (build/client.exe: echo client, bench, compare); a missing one is one
+ * SKIP line. With --only one step runs; --exe points that step's cases at
+ * any executable (an instructor grading a student's server). On Linux run
+ * it under Wine with tools/wine-run.sh build/run_tests.exe (`make test`
+ * does).
+ *
+ * Two helper modes, started by the driver itself as children:
+ * `--ctrl-event c|break PID` (proc.c) and `--bad-server MODE ...`
+ * (bad_server.c).
  *
  * To add a step or more cases: a case is a function taking a struct ctx
  * and returning PASS, FAIL or SKIP (with its reason in ctx.why); a step is
- * a row of `steps` below with its capacity and its list of cases.
+ * a row of `steps` below with its capacity, the list of cases it shares
+ * with other steps and the list of its own.
  *
  * Build: `make run_tests` (or `nmake /f Makefile.nmake run_tests`); by hand,
  * from the repository root (SRCS: tests/run_tests.c tests/proc.c tests/net.c
- * tests/echo_cases.c):
+ * tests/echo_cases.c tests/model_cases.c tests/client_cases.c
+ * tests/bad_server.c):
  *   x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -O2 -DWIN32_LEAN_AND_MEAN
  *       -D_WIN32_WINNT=0x0601 -o build/run_tests.exe SRCS -lws2_32 -lmswsock
  *   cl /nologo /W4 /WX /DWIN32_LEAN_AND_MEAN /D_WIN32_WINNT=0x0601
@@ -27,19 +35,24 @@
 /* ------------------------------------------------------------------------
  * The steps. capacity: clients served at the same time (contract, "Echo
  * servers"); closes_beyond: the one beyond is closed at once (04);
- * blocking_send: the model sends with blocking send() (see ctrl-c-stalled).
+ * blocking_send: the model sends with blocking send() (see ctrl-c-stalled);
+ * then the cases every such step runs, and the model's own.
  * --------------------------------------------------------------------- */
 
 static const struct step steps[] = {
-    {"01_blocking", CAP_ONE_AT_A_TIME, 0, 1, echo_cases_blocking},
-    {"02_thread_per_client", 1000, 0, 1, echo_cases_multi},
-    {"03_nonblocking", 256, 0, 0, echo_cases_multi},
-    {"04_select", 63, 1, 0, echo_cases_multi}, /* FD_SETSIZE - 1 of a default build */
-    {"05_wsaasyncselect", 1000, 0, 0, echo_cases_multi},
-    {"06_wsaeventselect", 1000, 0, 0, echo_cases_multi},
-    {"07_overlapped_event", 1000, 0, 0, echo_cases_multi},
-    {"08_overlapped_callback", 1000, 0, 0, echo_cases_multi},
-    {"09_iocp", 1000, 0, 0, echo_cases_multi},
+    {"01_blocking", CAP_ONE_AT_A_TIME, 0, 1, echo_cases_blocking, NULL},
+    {"02_thread_per_client", 1000, 0, 1, echo_cases_multi, NULL},
+    {"03_nonblocking", 256, 0, 0, echo_cases_multi, NULL},
+    /* FD_SETSIZE - 1 of a default build; the capacity case reads the
+     * server's "FD_SETSIZE is N" line */
+    {"04_select", 63, 1, 0, echo_cases_multi, NULL},
+    {"05_wsaasyncselect", 1000, 0, 0, echo_cases_multi, model_cases_05},
+    {"06_wsaeventselect", 1000, 0, 0, echo_cases_multi, model_cases_groups},
+    {"07_overlapped_event", 1000, 0, 0, echo_cases_multi, model_cases_groups},
+    {"08_overlapped_callback", 1000, 0, 0, echo_cases_multi, model_cases_08},
+    {"09_iocp", 1000, 0, 0, echo_cases_multi, model_cases_09},
+    /* not a server: build/client.exe, against servers of the steps above */
+    {"client", CAP_NOT_A_SERVER, 0, 0, client_cases, NULL},
 };
 #define N_STEPS (sizeof steps / sizeof steps[0])
 
@@ -138,6 +151,11 @@ const char *self_path(void)
     return self;
 }
 
+void exe_path(const char *name, char *buf, size_t bufsz)
+{
+    snprintf(buf, bufsz, "%s\\%s.exe", self_dir, name);
+}
+
 static int find_self(void)
 {
     DWORD n = GetModuleFileNameA(NULL, self, (DWORD)sizeof self);
@@ -154,7 +172,7 @@ static int find_self(void)
     return 1;
 }
 
-static int file_exists(const char *path)
+int file_exists(const char *path)
 {
     DWORD a = GetFileAttributesA(path);
     return a != INVALID_FILE_ATTRIBUTES && !(a & FILE_ATTRIBUTE_DIRECTORY);
@@ -233,11 +251,26 @@ static void describe_exit(struct proc *p, char *buf, size_t bufsz)
                  tail[0] ? tail : "(empty)");
 }
 
+/* A step's cases in the order they run: the shared list, then its own. */
+#define MAX_CASES 64
+
+static size_t step_cases(const struct step *st, const struct test_case **out, size_t max)
+{
+    size_t n = 0;
+    for (const struct test_case *tc = st->cases; tc->name != NULL && n < max; tc++)
+        out[n++] = tc;
+    for (const struct test_case *tc = st->more; tc != NULL && tc->name != NULL && n < max; tc++)
+        out[n++] = tc;
+    return n;
+}
+
 static void run_step(const struct step *st, const char *exe)
 {
     struct proc srv;
     int have_srv = 0;
     const char *prev = NULL;
+    const struct test_case *cases[MAX_CASES];
+    size_t n_cases;
     struct ctx c;
     char why[WHY_SIZE], ex[WHY_SIZE], start_failed[WHY_SIZE] = "";
 
@@ -246,7 +279,9 @@ static void run_step(const struct step *st, const char *exe)
     c.step = st;
     c.exe = exe;
     c.verbose = verbose;
-    for (const struct test_case *tc = st->cases; tc->name != NULL; tc++) {
+    n_cases = step_cases(st, cases, MAX_CASES);
+    for (size_t k = 0; k < n_cases; k++) {
+        const struct test_case *tc = cases[k];
         enum result r;
         int killed;
         c.srv = NULL;
@@ -300,7 +335,8 @@ static void run_step(const struct step *st, const char *exe)
  * lab.h copies: every step folder's copy (NN_name/lab.h) equals tools/lab.h
  * --------------------------------------------------------------------- */
 
-static char *read_whole(const char *path, size_t *len)
+/* (tests.h) Also the compare case's result files. */
+char *read_whole(const char *path, size_t *len)
 {
     HANDLE h = CreateFileA(path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, 0, NULL);
     LARGE_INTEGER size;
@@ -317,8 +353,10 @@ static char *read_whole(const char *path, size_t *len)
         }
     }
     CloseHandle(h);
-    if (data != NULL)
+    if (data != NULL) {
+        data[got] = '\0';
         *len = (size_t)got;
+    }
     return data;
 }
 
@@ -383,7 +421,7 @@ static void check_lab_copies(void)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: run_tests.exe [--only STEP] [--exe PATH] [--list] [-v] [-h]\n"
-               "  --only STEP  run one step: 04_select, or just 04\n"
+               "  --only STEP  run one step: 04_select, or just 04; `client` for client.exe\n"
                "  --exe PATH   run that step's cases against PATH instead of build/STEP.exe\n"
                "               (grading a student's server); needs --only\n"
                "  --list       list the steps, their cases and which executables are present\n"
@@ -407,23 +445,28 @@ static const struct step *find_step(const char *name)
 
 static void exe_of(const struct step *st, char *buf, size_t bufsz)
 {
-    snprintf(buf, bufsz, "%s\\%s.exe", self_dir, st->name);
+    exe_path(st->name, buf, bufsz);
 }
 
 static void list_steps(void)
 {
     char exe[MAX_PATH * 2];
+    const struct test_case *cases[MAX_CASES];
     for (size_t i = 0; i < N_STEPS; i++) {
-        size_t col = 8;
+        size_t col = 8, n = step_cases(&steps[i], cases, MAX_CASES);
         exe_of(&steps[i], exe, sizeof exe);
-        if (steps[i].capacity == CAP_ONE_AT_A_TIME)
+        if (steps[i].capacity == CAP_NOT_A_SERVER)
+            printf("%s: %s (client.exe, against the servers of the steps)\n  cases:",
+                   steps[i].name, file_exists(exe) ? "built" : "not built");
+        else if (steps[i].capacity == CAP_ONE_AT_A_TIME)
             printf("%s: %s (one client at a time)\n  cases:", steps[i].name,
                    file_exists(exe) ? "built" : "not built");
         else
             printf("%s: %s (%d clients at once%s)\n  cases:", steps[i].name,
                    file_exists(exe) ? "built" : "not built", steps[i].capacity,
                    steps[i].closes_beyond ? ", closes the next" : "");
-        for (const struct test_case *tc = steps[i].cases; tc->name != NULL; tc++) {
+        for (size_t k = 0; k < n; k++) {
+            const struct test_case *tc = cases[k];
             size_t len = strlen(tc->name) + 1;
             if (col + len > 78) {
                 printf("\n        ");
@@ -446,6 +489,9 @@ int main(int argc, char **argv)
     /* run_tests.exe --ctrl-event c|break PID: the helper of proc.c */
     if (argc == 4 && strcmp(argv[1], "--ctrl-event") == 0)
         return ctrl_helper_main(argv[2], argv[3]);
+    /* run_tests.exe --bad-server MODE -p PORT ...: bad_server.c */
+    if (argc >= 2 && strcmp(argv[1], "--bad-server") == 0)
+        return bad_server_main(argc, argv);
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];

@@ -12,13 +12,21 @@
  * nothing failed, 1 otherwise, 2 for a bad command line.
  *
  * Files:
- *   run_tests.c   command line, the table of steps, running cases with a
- *                 deadline, the result lines, the lab.h copies check
- *   proc.c        child processes: start with captured output, wait for a
- *                 line, stop (Ctrl+C / Ctrl+Break through a helper, or
- *                 TerminateProcess), the emergency kill of everything
- *   net.c         socket helpers, every one with a timeout
- *   echo_cases.c  the cases for the echo servers 01..09
+ *   run_tests.c     command line, the table of steps, running cases with a
+ *                   deadline, the result lines, the lab.h copies check
+ *   proc.c          child processes: start with captured output, wait for a
+ *                   line, stop (Ctrl+C / Ctrl+Break through a helper, or
+ *                   TerminateProcess), the emergency kill of everything
+ *   net.c           socket helpers, every one with a timeout
+ *   echo_cases.c    the cases for the echo servers 01..09, and the helpers
+ *                   the other case files share
+ *   model_cases.c   the cases of one model each: 05's messages for closed
+ *                   sockets, 06/07's groups of 63, 08's routines while
+ *                   connections arrive, 09's worker pool under 1,000 clients
+ *   client_cases.c  the pseudo-step `client`: build/client.exe as echo
+ *                   client, bench and compare
+ *   bad_server.c    the helper mode `run_tests.exe --bad-server MODE ...`: a
+ *                   deliberately wrong echo server, for bench to catch
  *
  * Nothing may hang: every socket call waits with a timeout, every case runs
  * on its own thread under a deadline, and when a deadline passes the driver
@@ -69,6 +77,7 @@ struct test_case {
 };
 
 /* Capacity, from the contract: how many clients a step serves at once. */
+#define CAP_NOT_A_SERVER 0  /* the pseudo-step `client` (build/client.exe) */
 #define CAP_ONE_AT_A_TIME 1 /* 01: the others wait in the listen backlog */
 
 struct step {
@@ -77,11 +86,17 @@ struct step {
     int closes_beyond; /* 1: a connection beyond `capacity` is closed at once (04) */
     int blocking_send; /* 1: the model sends with blocking send() calls (01, 02) */
     const struct test_case *cases; /* ended by name NULL */
+    const struct test_case *more;  /* the model's own cases, run after `cases`, or NULL */
 };
 
-/* Case lists (echo_cases.c), each ended by an entry with name NULL. */
-extern const struct test_case echo_cases_blocking[]; /* 01 */
-extern const struct test_case echo_cases_multi[];    /* 02..09 */
+/* Case lists, each ended by an entry with name NULL. */
+extern const struct test_case echo_cases_blocking[]; /* 01 (echo_cases.c) */
+extern const struct test_case echo_cases_multi[];    /* 02..09 (echo_cases.c) */
+extern const struct test_case model_cases_05[];      /* model_cases.c */
+extern const struct test_case model_cases_groups[];  /* 06, 07 */
+extern const struct test_case model_cases_08[];
+extern const struct test_case model_cases_09[];
+extern const struct test_case client_cases[]; /* the pseudo-step `client` (client_cases.c) */
 
 /* Sets c->why and returns RES_FAIL (or RES_SKIP): `return fail(c, ...)`. */
 enum result fail(struct ctx *c, const char *fmt, ...);
@@ -91,8 +106,13 @@ void info(const struct ctx *c, const char *fmt, ...);
 
 /* Running under Wine? (ntdll exports wine_get_version there.) */
 int under_wine(void);
-/* This program's own path (for the helper mode) and its directory. */
+/* This program's own path (for the helper modes) and its directory. */
 const char *self_path(void);
+/* build/NAME.exe: the program NAME next to run_tests.exe. */
+void exe_path(const char *name, char *buf, size_t bufsz);
+int file_exists(const char *path);
+/* A whole file, NUL-terminated (up to 64 MiB), malloc'd; NULL if unreadable. */
+char *read_whole(const char *path, size_t *len);
 
 /* ------------------------------------------------------------------------
  * Child processes (proc.c)
@@ -123,6 +143,11 @@ struct proc {
  * console (so that a console control event can reach it and nothing
  * else). 1 on success, 0 with `why` set. */
 int proc_start(struct proc *p, const char *exe, const char *args, char *why, size_t whysz);
+/* The same with `input` (at most PROC_INPUT_MAX bytes) on its stdin, which
+ * then reaches end-of-file: the pipe is written and closed at once. */
+#define PROC_INPUT_MAX 4096
+int proc_start_input(struct proc *p, const char *exe, const char *args, const void *input,
+                     size_t len, char *why, size_t whysz);
 /* Waits up to `ms` for the process to exit; 1 if it has (exit_code set). */
 int proc_wait(struct proc *p, DWORD ms);
 int proc_running(struct proc *p);
@@ -153,6 +178,10 @@ void proc_tail(struct proc *p, enum stream st, char *buf, size_t bufsz);
  * port when the start failed with "bind failed" (someone took the port
  * between our probe and the server's bind). 1 ready, 0 with `why` set. */
 int server_start(struct proc *p, const char *exe, int quiet, char *why, size_t whysz);
+/* The same with `pre` before the usual arguments: "-t 4 " for 09's worker
+ * threads, "--bad-server close " for this program's helper mode. */
+int server_start_args(struct proc *p, const char *exe, const char *pre, int quiet, char *why,
+                      size_t whysz);
 
 /* Console control events, through the helper mode of this program. */
 enum ctrl_result { CTRL_SENT, CTRL_NOT_DELIVERABLE, CTRL_HELPER_FAILED };
@@ -208,5 +237,46 @@ void prng_fill(struct prng *r, unsigned char *buf, size_t len);
 
 /* Milliseconds since some start, for measuring. */
 ULONGLONG now_ms(void);
+
+/* ------------------------------------------------------------------------
+ * Helpers the case files share (echo_cases.c)
+ * --------------------------------------------------------------------- */
+
+#define CONNECT_MS 5000
+
+/* Nothing more arrives within `ms`: 1, else 0 with `why` set. */
+int expect_silence(SOCKET s, DWORD ms, char *why, size_t whysz);
+/* Reads `len` bytes and checks them against the stream `r` generates. */
+int recv_verify(SOCKET s, struct prng *r, size_t len, DWORD ms, char *why, size_t whysz);
+/* Echoes the message printf(fmt, i) (at most 47 bytes) on `s`. */
+int echo_msg(SOCKET s, const char *fmt, int i, char *why, size_t whysz);
+/* Sends each of `n` sockets its message printf(fmt, i), then reads every
+ * echo back: all connections are in flight at once. */
+int round_trip_all(SOCKET *s, int n, const char *fmt, char *why, size_t whysz);
+int contains_nocase(const char *hay, const char *needle);
+
+/* A thread that writes `len` bytes of a prng stream, in pieces of random
+ * sizes, while the case's own thread reads (writer_start, writer_join). */
+struct writer {
+    SOCKET s;
+    size_t len;
+    uint32_t seed;
+    DWORD idle_ms;
+    volatile LONG sent; /* progress (bytes, under 2 GiB), read by the case thread */
+    enum net_status st;
+    int err;
+};
+HANDLE writer_start(struct writer *w, SOCKET s, size_t len, uint32_t seed);
+int writer_join(HANDLE t, SOCKET s, int reader_failed, char *why, size_t whysz,
+                const struct writer *w);
+
+/* 04 prints "FD_SETSIZE is N" just after its ready line: a build with a
+ * raised FD_SETSIZE (graded with --exe) serves N - 1 clients. Returns
+ * that, or `dflt` when the line does not come within a second. */
+int fd_setsize_capacity(struct proc *srv, int dflt);
+
+/* The helper mode of bad_server.c: run_tests.exe --bad-server MODE -p PORT
+ * [-a ADDR] [-q]. */
+int bad_server_main(int argc, char **argv);
 
 #endif /* TESTS_H */
