@@ -8,6 +8,7 @@
 #   make test         build, then run the test suite (under Wine on Linux)
 #   make compare      run the comparison (client.exe compare; results in build/)
 #   make handout STEP=04_select   the step as an assignment, in build/handouts/
+#   make handouts     every step's handout, each compiled: they must all build
 #   make clean
 #
 # Missing tools are installed by tools/setup.sh (Debian/Ubuntu), called from
@@ -25,7 +26,7 @@ STEPS   := 01_blocking 02_thread_per_client 03_nonblocking 04_select 05_wsaasync
 PRESENT := $(foreach s,$(STEPS),$(if $(wildcard $(s)/*.c),$(s)))
 PROGS   := $(PRESENT) client run_tests handout_tool
 
-.PHONY: default all test compare handout clean toolchain check-lab sync-lab $(PROGS)
+.PHONY: default all test compare handout handouts clean toolchain check-lab sync-lab $(PROGS)
 default: all compare
 all: $(PROGS)
 
@@ -58,6 +59,22 @@ OUT := $(BUILD)/handouts
 handout: $(BUILD)/handout.exe
 	@test -n "$(STEP)" || { echo "usage: make handout STEP=04_select [OUT=dir]"; exit 2; }
 	@$(RUN) $(BUILD)/handout.exe $(STEP) $(OUT)
+
+# make handouts: the instructor's check of the assignments. Every step with
+# solution regions is handed out into OUT/NN_name/ and compiled, with the
+# flags above, into OUT/NN_name.exe; a handout that does not build fails
+# make. (It is meant to fail the step's tests: run_tests.exe --only
+# NN_name --exe OUT/NN_name.exe shows what is left to write.)
+HANDOUT_STEPS := $(foreach s,$(PRESENT),$(if $(shell grep -l "SOLUTION BEGIN" $(wildcard $(s)/*.c $(s)/*.h)),$(s)))
+HANDOUT_EXES  := $(HANDOUT_STEPS:%=$(OUT)/%.exe)
+handouts: $(HANDOUT_EXES)
+
+# The folder is made afresh (a file gone from the step must not linger);
+# the shell expands its *.c when the compile line runs, after handout.exe.
+$(HANDOUT_EXES): $(OUT)/%.exe: $$(wildcard %/*.c %/*.h) $(BUILD)/handout.exe | toolchain
+	@rm -rf $(OUT)/$*
+	@$(RUN) $(BUILD)/handout.exe $* $(OUT)
+	$(CC) $(CFLAGS) -o $@ $(OUT)/$*/*.c $(LDLIBS)
 
 # Every step folder carries a byte-for-byte copy of tools/lab.h.
 LAB_COPIES := $(foreach s,$(filter-out 10_game_server,$(PRESENT)),$(s)/lab.h)

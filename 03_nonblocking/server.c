@@ -142,6 +142,7 @@ static void conn_fail(struct conn *c, const char *call, int err)
  * the kernel's buffers and then in its own, not in ours. */
 static void on_readable(struct conn *c)
 {
+    /* SOLUTION BEGIN: Try recv() into c->buf: WSAEWOULDBLOCK means nothing has arrived yet (return, the next sweep asks again), another error conn_fail(c, "recv", err), 0 the client half-closed (conn_free(c, "closed by peer")); else log the count unless opt.quiet and set len = n, off = 0, now owed. */
     int n = recv(c->s, c->buf, (int)sizeof c->buf, 0);
     if (n == SOCKET_ERROR) {
         int err = WSAGetLastError();
@@ -159,6 +160,7 @@ static void on_readable(struct conn *c)
         lab_log("conn %ld: %d bytes", c->id, n);
     c->len = (size_t)n;
     c->off = 0;
+    /* SOLUTION END: conn_fail(c, "on_readable (a TODO)", WSAEOPNOTSUPP); */
 }
 
 /* Called while buf[off..len) is owed. A non-blocking send() takes what
@@ -167,6 +169,7 @@ static void on_readable(struct conn *c)
  * next sweep goes on from there. */
 static void on_writable(struct conn *c)
 {
+    /* SOLUTION BEGIN: Try send() of buf[off..len): WSAEWOULDBLOCK means no room yet (return, the next sweep tries again), another error conn_fail(c, "send", err); else move off past what was taken, count it (c->echoed, lab_count_echoed) and, once off reaches len, set len = off = 0 to read again. */
     int sent = send(c->s, c->buf + c->off, (int)(c->len - c->off), 0);
     if (sent == SOCKET_ERROR) {
         int err = WSAGetLastError();
@@ -179,6 +182,7 @@ static void on_writable(struct conn *c)
     lab_count_echoed((size_t)sent);
     if (c->off == c->len)
         c->len = c->off = 0; /* all of it went out: read again */
+    /* SOLUTION END: conn_fail(c, "on_writable (a TODO)", WSAEOPNOTSUPP); */
 }
 
 /* Accepts what waits in the backlog, up to ACCEPTS_PER_SWEEP. */

@@ -274,6 +274,7 @@ static int post_recv(struct conn *c)
     memset(op, 0, sizeof *op); /* a fresh OVERLAPPED for every call */
     op->kind = OP_RECV;
     op->c = c;
+    /* SOLUTION BEGIN: Point op->wb at the whole of c->buf; then, holding c->lock and only while c->s is open (main closes it at Ctrl+C), count the operation in c->pending and post an overlapped WSARecv on c->s with &op->ov (its packet comes to the port); WSA_IO_PENDING is success, another failure: undo the count; return the error, else 0 (also when c->s was closed). */
     op->wb.buf = c->buf;
     op->wb.len = (ULONG)sizeof c->buf;
     EnterCriticalSection(&c->lock);
@@ -291,6 +292,7 @@ static int post_recv(struct conn *c)
     /* From here the packet may already be in another worker's hands: the
      * caller must not touch the buffer or len/off any more. */
     return err;
+    /* SOLUTION END: (void)flags; err = WSAEOPNOTSUPP; return err; */
 }
 
 /* Posts a send of what is still owed, buf[off..len). Returns 0 or the WSA
@@ -302,6 +304,7 @@ static int post_send(struct conn *c)
     memset(op, 0, sizeof *op);
     op->kind = OP_SEND;
     op->c = c;
+    /* SOLUTION BEGIN: Point op->wb at buf[off..len); then, holding c->lock and only while c->s is open, count the operation in c->pending and post an overlapped WSASend on c->s with &op->ov; WSA_IO_PENDING is success, another failure: undo the count; return the error, else 0. */
     op->wb.buf = c->buf + c->off;
     op->wb.len = (ULONG)(c->len - c->off);
     EnterCriticalSection(&c->lock);
@@ -317,6 +320,7 @@ static int post_send(struct conn *c)
     }
     LeaveCriticalSection(&c->lock);
     return err;
+    /* SOLUTION END: err = WSAEOPNOTSUPP; return err; */
 }
 
 /* A receive completed: echo what arrived. No receive is posted until the
@@ -596,6 +600,7 @@ static void on_io_done(struct io_op *op, DWORD err, DWORD bytes)
 static unsigned __stdcall worker(void *arg)
 {
     (void)arg;
+    /* SOLUTION BEGIN: Loop: take the next packet with GetQueuedCompletionStatus(port, ..., INFINITE); without an OVERLAPPED it is main's shutdown packet (or the port failed: log that): return 0; else find the io_op around it with CONTAINING_RECORD and pass it to on_io_done() with 0, or if the call returned FALSE the error op_error() makes of GetLastError(), and the byte count. */
     for (;;) {
         DWORD bytes = 0;
         ULONG_PTR key;
@@ -613,6 +618,7 @@ static unsigned __stdcall worker(void *arg)
         struct io_op *op = CONTAINING_RECORD(ov, struct io_op, ov);
         on_io_done(op, ok ? 0 : op_error(op, err), bytes);
     }
+    /* SOLUTION END: (void)&on_io_done; (void)&op_error; return 0; */
 }
 
 /* ------------------------------------------------------------------------
