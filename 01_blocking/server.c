@@ -120,7 +120,9 @@ static void conn_fail(struct conn *c, const char *call, int err)
  * kernel's send buffer, not when the peer has them; it may also return
  * less than asked. Loop until all of it is taken. Returns 0 or the WSA
  * error. */
-/* SOLUTION BEGIN: Write static int send_all(struct conn *c, const char *p, size_t n): call send() on c->s until all n bytes from p are taken, adding each piece to c->echoed and lab_count_echoed(); return 0, or the WSA error of a send() that failed. */
+/* SOLUTION BEGIN: Write static int send_all(struct conn *c, const char *p, size_t n): call
+ * send() on c->s until all n bytes from p are taken, adding each piece to c->echoed and
+ * lab_count_echoed(); return 0, or the WSA error of a send() that failed. */
 static int send_all(struct conn *c, const char *p, size_t n)
 {
     while (n > 0) {
@@ -143,7 +145,10 @@ static int send_all(struct conn *c, const char *p, size_t n)
 static void serve(struct conn *c)
 {
     for (;;) {
-        /* SOLUTION BEGIN: Receive into c->buf and send back what arrived with send_all(): recv() returning 0 means the client half-closed (conn_free(c, "closed by peer") and return); on a failed recv() or send_all(), conn_fail(c, "recv" or "send", err) and return; log "conn %ld: %d bytes" unless opt.quiet. */
+        /* SOLUTION BEGIN: Receive into c->buf and send back what arrived with send_all():
+         * recv() returning 0 means the client half-closed (conn_free(c, "closed by peer") and
+         * return); on a failed recv() or send_all(), conn_fail(c, "recv" or "send", err) and
+         * return; log "conn %ld: %d bytes" unless opt.quiet. */
         int n = recv(c->s, c->buf, (int)sizeof c->buf, 0);
         if (n == 0) {
             /* The client half-closed (shutdown send, or closesocket). We

@@ -250,7 +250,11 @@ int main(int argc, char **argv)
         struct conn *c = conn_new(s, &peer);
         if (c == NULL)
             continue;
-        /* SOLUTION BEGIN: Serve c on a thread of its own instead of this one: count it in threads_running, start client_thread(c) with _beginthreadex reserving (not committing) CLIENT_STACK bytes of stack; if that fails, take the count back, log it with lab_conn_error and conn_free(c, "closed: no thread for it"); else close the thread handle, nobody joins it. */
+        /* SOLUTION BEGIN: Serve c on a thread of its own instead of this one: count it in
+         * threads_running, start client_thread(c) with _beginthreadex reserving (not
+         * committing) CLIENT_STACK bytes of stack; if that fails, take the count back, log it
+         * with lab_conn_error and conn_free(c, "closed: no thread for it"); else close the
+         * thread handle, nobody joins it. */
         /* _beginthreadex, not CreateThread: the thread uses the C runtime
          * (printf). STACK_SIZE_PARAM_IS_A_RESERVATION makes CLIENT_STACK
          * the reserved size instead of the committed one. */

@@ -142,7 +142,10 @@ static void conn_fail(struct conn *c, const char *call, int err)
  * the kernel's buffers and then in its own, not in ours. */
 static void on_readable(struct conn *c)
 {
-    /* SOLUTION BEGIN: Try recv() into c->buf: WSAEWOULDBLOCK means nothing has arrived yet (return, the next sweep asks again), another error conn_fail(c, "recv", err), 0 the client half-closed (conn_free(c, "closed by peer")); else log the count unless opt.quiet and set len = n, off = 0, now owed. */
+    /* SOLUTION BEGIN: Try recv() into c->buf: WSAEWOULDBLOCK means nothing has arrived yet
+     * (return, the next sweep asks again), another error conn_fail(c, "recv", err), 0 the
+     * client half-closed (conn_free(c, "closed by peer")); else log the count unless opt.quiet
+     * and set len = n, off = 0, now owed. */
     int n = recv(c->s, c->buf, (int)sizeof c->buf, 0);
     if (n == SOCKET_ERROR) {
         int err = WSAGetLastError();
@@ -169,7 +172,10 @@ static void on_readable(struct conn *c)
  * next sweep goes on from there. */
 static void on_writable(struct conn *c)
 {
-    /* SOLUTION BEGIN: Try send() of buf[off..len): WSAEWOULDBLOCK means no room yet (return, the next sweep tries again), another error conn_fail(c, "send", err); else move off past what was taken, count it (c->echoed, lab_count_echoed) and, once off reaches len, set len = off = 0 to read again. */
+    /* SOLUTION BEGIN: Try send() of buf[off..len): WSAEWOULDBLOCK means no room yet (return,
+     * the next sweep tries again), another error conn_fail(c, "send", err); else move off past
+     * what was taken, count it (c->echoed, lab_count_echoed) and, once off reaches len, set len
+     * = off = 0 to read again. */
     int sent = send(c->s, c->buf + c->off, (int)(c->len - c->off), 0);
     if (sent == SOCKET_ERROR) {
         int err = WSAGetLastError();

@@ -249,7 +249,8 @@ static void build_sets(fd_set *rd, fd_set *wr)
     FD_ZERO(rd);
     FD_ZERO(wr);
     FD_SET(listener, rd);
-    /* SOLUTION BEGIN: Put each connection in exactly one set (FD_SET): wr while it owes bytes (len > 0), rd otherwise. */
+    /* SOLUTION BEGIN: Put each connection in exactly one set (FD_SET): wr while it owes bytes
+     * (len > 0), rd otherwise. */
     for (size_t i = 0; i < nconns; i++) {
         if (conns[i]->len > 0)
             FD_SET(conns[i]->s, wr);
@@ -269,7 +270,9 @@ static void serve_ready(fd_set *rd, fd_set *wr)
 {
     for (size_t i = nconns; i-- > 0;) {
         struct conn *c = conns[i];
-        /* SOLUTION BEGIN: Serve c only if select() left it in a set: on_readable(c) if c->s is in rd, else on_writable(c) if it is in wr (FD_ISSET); the stub below is step 03's sweep, which asks every socket. */
+        /* SOLUTION BEGIN: Serve c only if select() left it in a set: on_readable(c) if c->s is
+         * in rd, else on_writable(c) if it is in wr (FD_ISSET); the stub below is step 03's
+         * sweep, which asks every socket. */
         if (FD_ISSET(c->s, rd))
             on_readable(c);
         else if (FD_ISSET(c->s, wr))

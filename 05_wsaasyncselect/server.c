@@ -237,7 +237,10 @@ static void on_readable(struct conn *c)
  * would wait for an FD_WRITE that never comes. */
 static int on_writable(struct conn *c)
 {
-    /* SOLUTION BEGIN: Send buf[off..len) until all of it is out or send() fails with WSAEWOULDBLOCK (return 0: FD_WRITE comes once there is room); another error conn_fail(c, "send", err), return 0; count what went out (off, c->echoed, lab_count_echoed); all out: len = off = 0, return 1. */
+    /* SOLUTION BEGIN: Send buf[off..len) until all of it is out or send() fails with
+     * WSAEWOULDBLOCK (return 0: FD_WRITE comes once there is room); another error conn_fail(c,
+     * "send", err), return 0; count what went out (off, c->echoed, lab_count_echoed); all out:
+     * len = off = 0, return 1. */
     while (c->off < c->len) {
         int sent = send(c->s, c->buf + c->off, (int)(c->len - c->off), 0);
         if (sent == SOCKET_ERROR) {
@@ -348,7 +351,10 @@ static void on_conn_event(SOCKET s, int event)
     case FD_READ:
         on_readable(c);
         break;
-    /* SOLUTION BEGIN: Add the cases FD_WRITE (if bytes are owed, on_writable(c), and once that paid all, on_readable(c) for the FD_READ left unanswered meanwhile) and FD_CLOSE (set c->peer_closed, pay what is owed, then on_readable(c) to read what is left until recv() returns 0). */
+    /* SOLUTION BEGIN: Add the cases FD_WRITE (if bytes are owed, on_writable(c), and once that
+     * paid all, on_readable(c) for the FD_READ left unanswered meanwhile) and FD_CLOSE (set
+     * c->peer_closed, pay what is owed, then on_readable(c) to read what is left until recv()
+     * returns 0). */
     case FD_WRITE:
         /* Nothing owed: the first FD_WRITE after accept, or a stale one. */
         if (c->len > 0 && on_writable(c))

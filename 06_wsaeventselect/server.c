@@ -248,7 +248,11 @@ static void on_readable(struct conn *c)
  * messages, the answer and its error codes are about this socket now. */
 static void on_events(struct conn *c)
 {
-    /* SOLUTION BEGIN: Read and reset c's events with WSAEnumNetworkEvents(c->s, c->ev, &ne); conn_fail(c, ...) on a failed call or an error code of FD_READ, FD_WRITE or FD_CLOSE (ne.iErrorCode[FD_*_BIT]); on FD_CLOSE set peer_closed; then, owing and told FD_WRITE or FD_CLOSE, on_writable(c) and once all is paid on_readable(c); owing nothing and told FD_READ or FD_CLOSE, on_readable(c). */
+    /* SOLUTION BEGIN: Read and reset c's events with WSAEnumNetworkEvents(c->s, c->ev, &ne);
+     * conn_fail(c, ...) on a failed call or an error code of FD_READ, FD_WRITE or FD_CLOSE
+     * (ne.iErrorCode[FD_*_BIT]); on FD_CLOSE set peer_closed; then, owing and told FD_WRITE or
+     * FD_CLOSE, on_writable(c) and once all is paid on_readable(c); owing nothing and told
+     * FD_READ or FD_CLOSE, on_readable(c). */
     WSANETWORKEVENTS ne;
     /* Passing the event resets it in the same call that reads and clears
      * the record, so an event recorded just after is not lost between a
@@ -342,7 +346,10 @@ static void group_drop(struct group *g, struct conn *c)
  * at the event object, not a question to the socket. */
 static void group_scan(struct group *g, DWORD first)
 {
-    /* SOLUTION BEGIN: Visit every slot from first to g->n: skip one whose event is not set (a zero-timeout WSAWaitForMultipleEvents on it alone), else on_events() it, and visit the same slot again when that ended its connection (g->n dropped: the last one moved in). The stub serves only the slot the wait reported: slots above a busy one starve. */
+    /* SOLUTION BEGIN: Visit every slot from first to g->n: skip one whose event is not set (a
+     * zero-timeout WSAWaitForMultipleEvents on it alone), else on_events() it, and visit the
+     * same slot again when that ended its connection (g->n dropped: the last one moved in). The
+     * stub serves only the slot the wait reported: slots above a busy one starve. */
     DWORD i = first;
     while (i <= g->n) {
         if (WSAWaitForMultipleEvents(1, &g->events[i], TRUE, 0, FALSE) != WSA_WAIT_EVENT_0) {

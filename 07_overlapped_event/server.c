@@ -260,7 +260,10 @@ static int post_recv(struct conn *c)
     struct io_op *op = &c->recv_op;
     DWORD flags = 0; /* in/out: WSARecv reads it (MSG_PEEK, MSG_OOB...) */
     op_prepare(c, op, OP_RECV);
-    /* SOLUTION BEGIN: Point op->wb at the whole of c->buf, count the operation in c->pending, and post an overlapped WSARecv on c->s with &op->ov (no completion routine: its event is set when it completes); WSA_IO_PENDING is success, any other failure means no completion will come: undo the count and return the error; else return 0. */
+    /* SOLUTION BEGIN: Point op->wb at the whole of c->buf, count the operation in c->pending,
+     * and post an overlapped WSARecv on c->s with &op->ov (no completion routine: its event is
+     * set when it completes); WSA_IO_PENDING is success, any other failure means no completion
+     * will come: undo the count and return the error; else return 0. */
     op->wb.buf = c->buf;
     op->wb.len = (ULONG)sizeof c->buf;
     c->pending++;
@@ -284,7 +287,9 @@ static int post_send(struct conn *c)
 {
     struct io_op *op = &c->send_op;
     op_prepare(c, op, OP_SEND);
-    /* SOLUTION BEGIN: Point op->wb at buf[off..len), count the operation in c->pending, and post an overlapped WSASend on c->s with &op->ov; WSA_IO_PENDING is success, any other failure: undo the count and return the error; else return 0. */
+    /* SOLUTION BEGIN: Point op->wb at buf[off..len), count the operation in c->pending, and
+     * post an overlapped WSASend on c->s with &op->ov; WSA_IO_PENDING is success, any other
+     * failure: undo the count and return the error; else return 0. */
     op->wb.buf = c->buf + c->off;
     op->wb.len = (ULONG)(c->len - c->off);
     c->pending++;
@@ -363,7 +368,9 @@ static void on_io_done(WSAOVERLAPPED *ov)
      * asked for. The set event alone says the system is done with op. */
     if (conn_release(c))
         return;
-    /* SOLUTION BEGIN: Collect the outcome of the completed operation: WSAGetOverlappedResult on c->s and ov, without waiting (its event is set already), gives bytes; when it returns FALSE, err = WSAGetLastError(). */
+    /* SOLUTION BEGIN: Collect the outcome of the completed operation: WSAGetOverlappedResult on
+     * c->s and ov, without waiting (its event is set already), gives bytes; when it returns
+     * FALSE, err = WSAGetLastError(). */
     /* FALSE: do not wait, the event is set. */
     if (!WSAGetOverlappedResult(c->s, ov, &bytes, FALSE, &flags))
         err = (DWORD)WSAGetLastError();

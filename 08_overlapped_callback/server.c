@@ -205,7 +205,10 @@ static int post_recv(struct conn *c)
     memset(op, 0, sizeof *op); /* a fresh OVERLAPPED for every call */
     op->kind = OP_RECV;
     op->c = c;
-    /* SOLUTION BEGIN: Point op->wb at the whole of c->buf, count the operation in c->pending, and post an overlapped WSARecv on c->s with &op->ov and on_io_done as its completion routine; WSA_IO_PENDING is success, any other failure means no routine will come: undo the count and return the error; else return 0. */
+    /* SOLUTION BEGIN: Point op->wb at the whole of c->buf, count the operation in c->pending,
+     * and post an overlapped WSARecv on c->s with &op->ov and on_io_done as its completion
+     * routine; WSA_IO_PENDING is success, any other failure means no routine will come: undo
+     * the count and return the error; else return 0. */
     op->wb.buf = c->buf;
     op->wb.len = (ULONG)sizeof c->buf;
     c->pending++;
@@ -230,7 +233,10 @@ static int post_send(struct conn *c)
     memset(op, 0, sizeof *op);
     op->kind = OP_SEND;
     op->c = c;
-    /* SOLUTION BEGIN: Point op->wb at buf[off..len), count the operation in c->pending, and post an overlapped WSASend on c->s with &op->ov and on_io_done as its completion routine; WSA_IO_PENDING is success, any other failure: undo the count and return the error; else return 0. */
+    /* SOLUTION BEGIN: Point op->wb at buf[off..len), count the operation in c->pending, and
+     * post an overlapped WSASend on c->s with &op->ov and on_io_done as its completion routine;
+     * WSA_IO_PENDING is success, any other failure: undo the count and return the error; else
+     * return 0. */
     op->wb.buf = c->buf + c->off;
     op->wb.len = (ULONG)(c->len - c->off);
     c->pending++;
@@ -470,7 +476,10 @@ int main(int argc, char **argv)
     while (!lab_stopping()) {
         DWORD r;
         post_deferred(); /* what the routines of the last wait asked for */
-        /* SOLUTION BEGIN: Wait for the stop event or the listener's (waits, poll_ms) alertably, so that the completion routines of finished operations run inside the wait (it then returns WSA_WAIT_IO_COMPLETION); the stub is step 07's wait, in which no routine ever runs. */
+        /* SOLUTION BEGIN: Wait for the stop event or the listener's (waits, poll_ms) alertably,
+         * so that the completion routines of finished operations run inside the wait (it then
+         * returns WSA_WAIT_IO_COMPLETION); the stub is step 07's wait, in which no routine ever
+         * runs. */
         /* Alertable: this is where the routines run. */
         r = WSAWaitForMultipleEvents(2, waits, FALSE, poll_ms, TRUE);
         /* SOLUTION END: r = WSAWaitForMultipleEvents(2, waits, FALSE, poll_ms, FALSE); */

@@ -274,7 +274,11 @@ static int post_recv(struct conn *c)
     memset(op, 0, sizeof *op); /* a fresh OVERLAPPED for every call */
     op->kind = OP_RECV;
     op->c = c;
-    /* SOLUTION BEGIN: Point op->wb at the whole of c->buf; then, holding c->lock and only while c->s is open (main closes it at Ctrl+C), count the operation in c->pending and post an overlapped WSARecv on c->s with &op->ov (its packet comes to the port); WSA_IO_PENDING is success, another failure: undo the count; return the error, else 0 (also when c->s was closed). */
+    /* SOLUTION BEGIN: Point op->wb at the whole of c->buf; then, holding c->lock and only while
+     * c->s is open (main closes it at Ctrl+C), count the operation in c->pending and post an
+     * overlapped WSARecv on c->s with &op->ov (its packet comes to the port); WSA_IO_PENDING is
+     * success, another failure: undo the count; return the error, else 0 (also when c->s was
+     * closed). */
     op->wb.buf = c->buf;
     op->wb.len = (ULONG)sizeof c->buf;
     EnterCriticalSection(&c->lock);
@@ -304,7 +308,10 @@ static int post_send(struct conn *c)
     memset(op, 0, sizeof *op);
     op->kind = OP_SEND;
     op->c = c;
-    /* SOLUTION BEGIN: Point op->wb at buf[off..len); then, holding c->lock and only while c->s is open, count the operation in c->pending and post an overlapped WSASend on c->s with &op->ov; WSA_IO_PENDING is success, another failure: undo the count; return the error, else 0. */
+    /* SOLUTION BEGIN: Point op->wb at buf[off..len); then, holding c->lock and only while c->s
+     * is open, count the operation in c->pending and post an overlapped WSASend on c->s with
+     * &op->ov; WSA_IO_PENDING is success, another failure: undo the count; return the error,
+     * else 0. */
     op->wb.buf = c->buf + c->off;
     op->wb.len = (ULONG)(c->len - c->off);
     EnterCriticalSection(&c->lock);
@@ -600,7 +607,11 @@ static void on_io_done(struct io_op *op, DWORD err, DWORD bytes)
 static unsigned __stdcall worker(void *arg)
 {
     (void)arg;
-    /* SOLUTION BEGIN: Loop: take the next packet with GetQueuedCompletionStatus(port, ..., INFINITE); without an OVERLAPPED it is main's shutdown packet (or the port failed: log that): return 0; else find the io_op around it with CONTAINING_RECORD and pass it to on_io_done() with 0, or if the call returned FALSE the error op_error() makes of GetLastError(), and the byte count. */
+    /* SOLUTION BEGIN: Loop: take the next packet with GetQueuedCompletionStatus(port, ...,
+     * INFINITE); without an OVERLAPPED it is main's shutdown packet (or the port failed: log
+     * that): return 0; else find the io_op around it with CONTAINING_RECORD and pass it to
+     * on_io_done() with 0, or if the call returned FALSE the error op_error() makes of
+     * GetLastError(), and the byte count. */
     for (;;) {
         DWORD bytes = 0;
         ULONG_PTR key;

@@ -9,7 +9,8 @@
  * that says what to write. A region is marked by a pair of comment lines,
  * the one marker style of the whole lab:
  *
- *     /+ SOLUTION BEGIN: what the student writes, in one sentence +/
+ *     /+ SOLUTION BEGIN: what the student writes; the comment may go on
+ *      + over more lines, as any comment +/
  *     ... the reference code ...
  *     /+ SOLUTION END +/                  or
  *     /+ SOLUTION END: return 0; +/       (code the handout keeps instead,
@@ -69,6 +70,16 @@ static int write_all(const char *path, const char *data, size_t len)
     return ok ? 0 : -1;
 }
 
+/* Does [p, end) contain the string s? */
+static int memmem_str(const char *p, const char *end, const char *s)
+{
+    size_t n = strlen(s);
+    for (; p + n <= end; p++)
+        if (memcmp(p, s, n) == 0)
+            return 1;
+    return 0;
+}
+
 /* The text after a tag up to its closing star-slash, trimmed. */
 static void tag_text(const char *after, const char *line_end, char *out, size_t size)
 {
@@ -90,10 +101,12 @@ static void tag_text(const char *after, const char *line_end, char *out, size_t 
  * or NULL after printing the error; *regions counts what was replaced. */
 static char *strip(const char *name, const char *src, size_t len, int *regions)
 {
-    char *out = malloc(len + 1), *o = out;
+    char *out = malloc(len + 2), *o = out;
+    char indent[128] = "";
     const char *p = src, *end = src + len;
-    int in_region = 0, lineno = 0, begin_line = 0;
-    char todo[512] = "", indent[128] = "";
+    int in_region = 0, in_begin = 0, lineno = 0, begin_line = 0;
+    char todo[4096] = "";
+    size_t todo_len = 0;
     *regions = 0;
     if (out == NULL)
         return NULL;
@@ -108,7 +121,16 @@ static char *strip(const char *name, const char *src, size_t len, int *regions)
         size_t rest = (size_t)(line_end - t);
         int is_begin = rest >= strlen(BEGIN_TAG) && strncmp(t, BEGIN_TAG, strlen(BEGIN_TAG)) == 0;
         int is_end = rest >= strlen(END_TAG) && strncmp(t, END_TAG, strlen(END_TAG)) == 0;
-        if (is_begin) {
+        if (in_begin) {
+            /* a line of a BEGIN comment that goes on over several lines */
+            size_t n = (size_t)(next - p);
+            if (todo_len + n < sizeof todo) {
+                memcpy(todo + todo_len, p, n);
+                todo_len += n;
+            }
+            if (memmem_str(p, line_end, "*/"))
+                in_begin = 0;
+        } else if (is_begin) {
             if (in_region) {
                 fprintf(stderr, "handout: %s:%d: SOLUTION BEGIN inside the region opened at line %d\n", name,
                         lineno, begin_line);
@@ -117,10 +139,23 @@ static char *strip(const char *name, const char *src, size_t len, int *regions)
             }
             in_region = 1;
             begin_line = lineno;
-            size_t ind = (size_t)(t - p) < sizeof indent - 1 ? (size_t)(t - p) : sizeof indent - 1;
-            memcpy(indent, p, ind);
-            indent[ind] = '\0';
-            tag_text(t + strlen(BEGIN_TAG), line_end, todo, sizeof todo);
+            /* The handout keeps the comment, lines and all, with
+             * "SOLUTION BEGIN:" turned into "TODO:". */
+            size_t ind = (size_t)(t - p);
+            todo_len = 0;
+            memcpy(todo, p, ind);
+            todo_len = ind;
+            todo_len += (size_t)snprintf(todo + todo_len, sizeof todo - todo_len, "/* TODO:");
+            size_t n = (size_t)(next - (t + strlen(BEGIN_TAG)));
+            if (todo_len + n < sizeof todo) {
+                memcpy(todo + todo_len, t + strlen(BEGIN_TAG), n);
+                todo_len += n;
+            }
+            if (!memmem_str(t + strlen(BEGIN_TAG), line_end, "*/"))
+                in_begin = 1;
+            size_t k = ind < sizeof indent - 1 ? ind : sizeof indent - 1;
+            memcpy(indent, p, k);
+            indent[k] = '\0';
         } else if (is_end) {
             char keep[512];
             if (!in_region) {
@@ -131,7 +166,10 @@ static char *strip(const char *name, const char *src, size_t len, int *regions)
             in_region = 0;
             (*regions)++;
             tag_text(t + strlen(END_TAG), line_end, keep, sizeof keep);
-            o += sprintf_s(o, len + 1 - (size_t)(o - out), "%s/* TODO: %s */\n", indent, todo);
+            memcpy(o, todo, todo_len);
+            o += todo_len;
+            if (todo_len > 0 && o[-1] != '\n')
+                *o++ = '\n';
             if (keep[0] != '\0')
                 o += sprintf_s(o, len + 1 - (size_t)(o - out), "%s%s\n", indent, keep);
         } else if (!in_region) {
@@ -140,7 +178,7 @@ static char *strip(const char *name, const char *src, size_t len, int *regions)
         }
         p = next;
     }
-    if (in_region) {
+    if (in_region || in_begin) {
         fprintf(stderr, "handout: %s:%d: SOLUTION BEGIN never ended\n", name, begin_line);
         free(out);
         return NULL;
