@@ -34,8 +34,10 @@ $(foreach p,$(PRESENT) client,$(eval $(p): $(BUILD)/$(p).exe))
 run_tests: $(BUILD)/run_tests.exe
 handout_tool: $(BUILD)/handout.exe
 
-# the game client and the stress test speak step 10's protocol.h
+# the game client and the stress test speak step 10's protocol.h, and so
+# do the test driver's cases for step 10
 $(BUILD)/client.exe: 10_game_server/protocol.h
+$(BUILD)/run_tests.exe: 10_game_server/protocol.h
 
 toolchain:
 	@tools/setup.sh
@@ -83,7 +85,7 @@ check-lab:
 sync-lab:
 	@for f in $(LAB_COPIES); do cp tools/lab.h $$f; done
 
-test: all check-lab
+test: all check-lab handouts
 	@$(RUN) $(BUILD)/run_tests.exe
 
 # Options go through COMPARE, e.g. make compare COMPARE="--steps 4,9 -d 2"

@@ -862,12 +862,15 @@ static enum result case_help(struct ctx *c)
     return res;
 }
 
-static enum result case_port_in_use(struct ctx *c)
+/* (tests.h) Starts `exe PRE-p PORT -a 127.0.0.1 -q` on a port held by a
+ * listening socket of ours: exit status 1, one stderr line "bind failed:
+ * WSA <number>...", no ready line. */
+int port_in_use_check(const char *exe, const char *pre, char *why, size_t whysz)
 {
-    char why[WHY_SIZE], args[64], line[256], tail[WHY_SIZE / 2];
+    char args[128], line[256], tail[WHY_SIZE / 2];
     struct sockaddr_in sa;
     struct proc p;
-    enum result res = RES_PASS;
+    int ok = 0;
     unsigned short port = 0;
     SOCKET l = INVALID_SOCKET;
     const char *at = NULL;
@@ -877,8 +880,10 @@ static enum result case_port_in_use(struct ctx *c)
     for (int attempt = 0; attempt < 5 && l == INVALID_SOCKET; attempt++) {
         port = net_free_port();
         l = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
-        if (l == INVALID_SOCKET)
-            return fail(c, "socket failed: WSA %d", WSAGetLastError());
+        if (l == INVALID_SOCKET) {
+            snprintf(why, whysz, "socket failed: WSA %d", WSAGetLastError());
+            return 0;
+        }
         memset(&sa, 0, sizeof sa);
         sa.sin_family = AF_INET;
         sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -889,17 +894,20 @@ static enum result case_port_in_use(struct ctx *c)
             l = INVALID_SOCKET;
         }
     }
-    if (l == INVALID_SOCKET)
-        return fail(c, "could not hold a port for the test");
-    snprintf(args, sizeof args, "-p %u -a 127.0.0.1 -q", (unsigned)port);
-    if (!proc_start(&p, c->exe, args, why, sizeof why)) {
+    if (l == INVALID_SOCKET) {
+        snprintf(why, whysz, "could not hold a port for the test");
+        return 0;
+    }
+    snprintf(args, sizeof args, "%s-p %u -a 127.0.0.1 -q", pre, (unsigned)port);
+    if (!proc_start(&p, exe, args, why, whysz)) {
         closesocket(l);
-        return fail(c, "%s", why);
+        return 0;
     }
     if (!proc_wait(&p, 10000)) {
         proc_stop(&p);
         closesocket(l);
-        return fail(c, "still running 10 s after starting on a port in use");
+        snprintf(why, whysz, "still running 10 s after starting on a port in use");
+        return 0;
     }
     closesocket(l);
     proc_drain(&p, 2000);
@@ -910,22 +918,31 @@ static enum result case_port_in_use(struct ctx *c)
             if (*q != '\n' && *q != '\r' && (q == err || q[-1] == '\n'))
                 nlines++;
     if (p.exit_code != 1) {
-        res = fail(c, "exit status %lu (expected 1); stderr: %s", (unsigned long)p.exit_code,
-                   tail[0] ? tail : "(empty)");
+        snprintf(why, whysz, "exit status %lu (expected 1); stderr: %s",
+                 (unsigned long)p.exit_code, tail[0] ? tail : "(empty)");
     } else if (!proc_find_line(&p, ERR_STREAM, "bind failed: WSA ", 0, line, sizeof line) ||
                (at = strstr(line, "bind failed: WSA ")) == NULL ||
                !isdigit((unsigned char)at[17])) {
-        res = fail(c, "no line \"bind failed: WSA <number>: <text>\" on stderr; stderr: %s",
-                   tail[0] ? tail : "(empty)");
+        snprintf(why, whysz, "no line \"bind failed: WSA <number>: <text>\" on "
+                             "stderr; stderr: %s",
+                 tail[0] ? tail : "(empty)");
     } else if (nlines != 1) {
-        res = fail(c, "%llu lines on stderr, expected one; stderr: %s", (unsigned long long)nlines,
-                   tail);
+        snprintf(why, whysz, "%llu lines on stderr, expected one; stderr: %s",
+                 (unsigned long long)nlines, tail);
     } else if (proc_find_line(&p, OUT_STREAM, "listening on", 0, NULL, 0)) {
-        res = fail(c, "printed its ready line although bind failed");
+        snprintf(why, whysz, "printed its ready line although bind failed");
+    } else {
+        ok = 1;
     }
     free(err);
     proc_stop(&p);
-    return res;
+    return ok;
+}
+
+static enum result case_port_in_use(struct ctx *c)
+{
+    char why[WHY_SIZE];
+    return port_in_use_check(c->exe, "", why, sizeof why) ? RES_PASS : fail(c, "%s", why);
 }
 
 /* ------------------------------------------------------------------------

@@ -102,12 +102,20 @@ unsigned short net_free_port(void)
     return port;
 }
 
-SOCKET net_connect_start(unsigned short port, char *why, size_t whysz)
+/* rcvbuf > 0: SO_RCVBUF, set before connect (the window is negotiated
+ * then). */
+static SOCKET connect_start(unsigned short port, int rcvbuf, char *why, size_t whysz)
 {
     struct sockaddr_in sa;
     SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
     if (s == INVALID_SOCKET) {
         snprintf(why, whysz, "socket failed: WSA %d", WSAGetLastError());
+        return INVALID_SOCKET;
+    }
+    if (rcvbuf > 0 &&
+        setsockopt(s, SOL_SOCKET, SO_RCVBUF, (const char *)&rcvbuf, (int)sizeof rcvbuf) != 0) {
+        snprintf(why, whysz, "setsockopt(SO_RCVBUF) failed: WSA %d", WSAGetLastError());
+        closesocket(s);
         return INVALID_SOCKET;
     }
     if (!set_nonblocking(s)) {
@@ -128,6 +136,11 @@ SOCKET net_connect_start(unsigned short port, char *why, size_t whysz)
         }
     }
     return s;
+}
+
+SOCKET net_connect_start(unsigned short port, char *why, size_t whysz)
+{
+    return connect_start(port, 0, why, whysz);
 }
 
 int net_connect_wait(SOCKET s, DWORD ms, char *why, size_t whysz)
@@ -154,6 +167,18 @@ int net_connect_wait(SOCKET s, DWORD ms, char *why, size_t whysz)
 SOCKET net_connect(unsigned short port, DWORD ms, char *why, size_t whysz)
 {
     SOCKET s = net_connect_start(port, why, whysz);
+    if (s == INVALID_SOCKET)
+        return INVALID_SOCKET;
+    if (!net_connect_wait(s, ms, why, whysz)) {
+        net_abort(s);
+        return INVALID_SOCKET;
+    }
+    return s;
+}
+
+SOCKET net_connect_rcvbuf(unsigned short port, int rcvbuf, DWORD ms, char *why, size_t whysz)
+{
+    SOCKET s = connect_start(port, rcvbuf, why, whysz);
     if (s == INVALID_SOCKET)
         return INVALID_SOCKET;
     if (!net_connect_wait(s, ms, why, whysz)) {

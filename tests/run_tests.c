@@ -4,9 +4,10 @@
  *
  *   run_tests.exe [--only STEP] [--exe PATH] [--list] [-v] [-h]
  *
- * By default every echo step 01..09 whose executable is next to
- * run_tests.exe (build/) is tested, then the pseudo-step `client`
- * (build/client.exe: echo client, bench, compare); a missing one is one
+ * By default every step whose executable is next to run_tests.exe
+ * (build/) is tested: the echo steps 01..09, the game server 10, then the
+ * pseudo-step `client` (build/client.exe: echo client, bench, compare;
+ * its game and stress modes are cases of step 10); a missing one is one
  * SKIP line. With --only one step runs; --exe points that step's cases at
  * any executable (an instructor grading a student's server). On Linux run
  * it under Wine with tools/wine-run.sh build/run_tests.exe (`make test`
@@ -24,7 +25,8 @@
  * Build: `make run_tests` (or `nmake /f Makefile.nmake run_tests`); by hand,
  * from the repository root (SRCS: tests/run_tests.c tests/proc.c tests/net.c
  * tests/echo_cases.c tests/model_cases.c tests/client_cases.c
- * tests/bad_server.c):
+ * tests/game_cases.c tests/bad_server.c; game_cases.c includes
+ * 10_game_server/protocol.h):
  *   x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -O2 -DWIN32_LEAN_AND_MEAN
  *       -D_WIN32_WINNT=0x0601 -o build/run_tests.exe SRCS -lws2_32 -lmswsock
  *   cl /nologo /W4 /WX /DWIN32_LEAN_AND_MEAN /D_WIN32_WINNT=0x0601
@@ -51,6 +53,8 @@ static const struct step steps[] = {
     {"07_overlapped_event", 1000, 0, 0, echo_cases_multi, model_cases_groups},
     {"08_overlapped_callback", 1000, 0, 0, echo_cases_multi, model_cases_08},
     {"09_iocp", 1000, 0, 0, echo_cases_multi, model_cases_09},
+    /* the game server: its own protocol, its own cases */
+    {"10_game_server", CAP_GAME_SERVER, 0, 0, game_cases, NULL},
     /* not a server: build/client.exe, against servers of the steps above */
     {"client", CAP_NOT_A_SERVER, 0, 0, client_cases, NULL},
 };
@@ -458,6 +462,9 @@ static void list_steps(void)
         if (steps[i].capacity == CAP_NOT_A_SERVER)
             printf("%s: %s (client.exe, against the servers of the steps)\n  cases:",
                    steps[i].name, file_exists(exe) ? "built" : "not built");
+        else if (steps[i].capacity == CAP_GAME_SERVER)
+            printf("%s: %s (the game server, protocol.h)\n  cases:", steps[i].name,
+                   file_exists(exe) ? "built" : "not built");
         else if (steps[i].capacity == CAP_ONE_AT_A_TIME)
             printf("%s: %s (one client at a time)\n  cases:", steps[i].name,
                    file_exists(exe) ? "built" : "not built");
@@ -478,6 +485,7 @@ static void list_steps(void)
         printf("\n");
     }
     printf("lab.h copies (without --exe, when tools/lab.h is there)\n");
+    printf("docs readme-pairs, handout NN_name (full runs in the repository; handouts after make handouts)\n");
 }
 
 int main(int argc, char **argv)
@@ -571,6 +579,10 @@ int main(int argc, char **argv)
     }
     if (exe_arg == NULL)
         check_lab_copies();
+    if (exe_arg == NULL && only == NULL) { /* the teaching kit (kit_checks.c) */
+        check_readme_pairs(report, verbose);
+        check_handouts(report, verbose);
+    }
     summary();
     WSACleanup();
     return n_failed > 0 ? 1 : 0;

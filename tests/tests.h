@@ -25,6 +25,10 @@
  *                   connections arrive, 09's worker pool under 1,000 clients
  *   client_cases.c  the pseudo-step `client`: build/client.exe as echo
  *                   client, bench and compare
+ *   game_cases.c    the cases of step 10, the game server: its protocol
+ *                   (10_game_server/protocol.h), views, bad packets, a full
+ *                   server, a slow reader, many players, NPCs, and
+ *                   client.exe's game and stress modes against it
  *   bad_server.c    the helper mode `run_tests.exe --bad-server MODE ...`: a
  *                   deliberately wrong echo server, for bench to catch
  *
@@ -79,6 +83,7 @@ struct test_case {
 /* Capacity, from the contract: how many clients a step serves at once. */
 #define CAP_NOT_A_SERVER 0  /* the pseudo-step `client` (build/client.exe) */
 #define CAP_ONE_AT_A_TIME 1 /* 01: the others wait in the listen backlog */
+#define CAP_GAME_SERVER -1  /* 10: players, not echo clients (its cases say how many) */
 
 struct step {
     const char *name; /* "04_select": also the exe name, build/NAME.exe */
@@ -97,6 +102,7 @@ extern const struct test_case model_cases_groups[];  /* 06, 07 */
 extern const struct test_case model_cases_08[];
 extern const struct test_case model_cases_09[];
 extern const struct test_case client_cases[]; /* the pseudo-step `client` (client_cases.c) */
+extern const struct test_case game_cases[];   /* 10 (game_cases.c) */
 
 /* Sets c->why and returns RES_FAIL (or RES_SKIP): `return fail(c, ...)`. */
 enum result fail(struct ctx *c, const char *fmt, ...);
@@ -208,6 +214,8 @@ int net_init(char *why, size_t whysz);
 unsigned short net_free_port(void);
 /* Connects to 127.0.0.1:port within `ms`; INVALID_SOCKET with `why` set. */
 SOCKET net_connect(unsigned short port, DWORD ms, char *why, size_t whysz);
+/* The same with SO_RCVBUF set to `rcvbuf` bytes before connecting. */
+SOCKET net_connect_rcvbuf(unsigned short port, int rcvbuf, DWORD ms, char *why, size_t whysz);
 /* Starts a connection without waiting (for batches); then net_connect_wait. */
 SOCKET net_connect_start(unsigned short port, char *why, size_t whysz);
 int net_connect_wait(SOCKET s, DWORD ms, char *why, size_t whysz);
@@ -254,6 +262,10 @@ int echo_msg(SOCKET s, const char *fmt, int i, char *why, size_t whysz);
  * echo back: all connections are in flight at once. */
 int round_trip_all(SOCKET *s, int n, const char *fmt, char *why, size_t whysz);
 int contains_nocase(const char *hay, const char *needle);
+/* Starts `exe PRE-p PORT -a 127.0.0.1 -q` on a port we hold: 1 when it
+ * exits with status 1 and one "bind failed: WSA N..." line on stderr, 0
+ * with `why` set. `pre`: "" or options ending in a space ("-n 0 "). */
+int port_in_use_check(const char *exe, const char *pre, char *why, size_t whysz);
 
 /* A thread that writes `len` bytes of a prng stream, in pieces of random
  * sizes, while the case's own thread reads (writer_start, writer_join). */
@@ -278,5 +290,12 @@ int fd_setsize_capacity(struct proc *srv, int dflt);
 /* The helper mode of bad_server.c: run_tests.exe --bad-server MODE -p PORT
  * [-a ADDR] [-q]. */
 int bad_server_main(int argc, char **argv);
+
+/* The teaching kit (kit_checks.c), in full runs: every README.md and its
+ * README.ko.md (docs/X.md and docs/ko/X.md) have the same headings; every
+ * build/handouts/NN_name.exe starts and fails what the reference passes. */
+typedef void (*report_fn)(const char *step, const char *name, enum result r, const char *why);
+void check_readme_pairs(report_fn report, int verbose);
+void check_handouts(report_fn report, int verbose);
 
 #endif /* TESTS_H */
