@@ -9,7 +9,6 @@
  * knows about the completion port or the game.
  */
 #include "game.h"
-#include <limits.h>
 #include <stdarg.h>
 
 /* ------------------------------------------------------------------------
@@ -105,7 +104,7 @@ static void usage(FILE *f, const char *prog)
     fprintf(f, "  -v RANGE      view range: A sees B when |dx| <= RANGE and |dy| <= RANGE,\n");
     fprintf(f, "                0..%d (default 7, a 15x15 view)\n", GAME_MAX_SIDE);
     fprintf(f, "  -u MAX_USERS  players at the same time, 1..%d (default 10000)\n", GAME_MAX_USERS);
-    fprintf(f, "  -n NPCS       non-player characters: not implemented yet, only -n 0 is accepted\n");
+    fprintf(f, "  -n NPCS       non-player characters, 0..%d (default %d)\n", GAME_MAX_NPCS, GAME_DEFAULT_NPCS);
     fprintf(f, "  -q            quiet: no status lines, no line per connection (errors are still logged)\n");
     fprintf(f, "  -h            this help\n");
     fflush(f);
@@ -169,6 +168,7 @@ void game_parse_args(int argc, char **argv, struct game_options *o)
     o->height = 2000;
     o->range = 7;
     o->max_users = 10000;
+    o->npcs = GAME_DEFAULT_NPCS;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = (i + 1 < argc) ? argv[i + 1] : NULL;
@@ -203,12 +203,9 @@ void game_parse_args(int argc, char **argv, struct game_options *o)
                 bad_args(prog, "-u needs a player count 1..100000", val);
             o->max_users = (int)v;
         } else if (strcmp(a, "-n") == 0) {
-            /* Reserved for the NPC step: accepting a count and ignoring it
-             * would make a stress test measure something that is not there. */
-            if (!parse_num(val, 0, LONG_MAX, &v))
-                bad_args(prog, "-n needs an NPC count", val);
-            if (v != 0)
-                bad_args(prog, "-n: NPCs are not implemented yet, only -n 0 is accepted", val);
+            if (!parse_num(val, 0, GAME_MAX_NPCS, &v))
+                bad_args(prog, "-n needs an NPC count 0..1000000", val);
+            o->npcs = (int)v;
         } else {
             bad_args(prog, "unknown argument", a);
         }

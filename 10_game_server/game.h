@@ -12,7 +12,9 @@
  *   packet.c    packets in (reassembly, validation, dispatch) and out
  *               (building SC packets)
  *   world.c     the map, sectors and view lists: login, move, teleport,
- *               chat, leaving
+ *               chat, leaving; the NPCs, who sleep until a player sees them
+ *   timer.c     the timer: a heap of due times, one thread that posts due
+ *               events to the completion port
  *   common.c    infrastructure, as in the echo steps' lab.h: command
  *               line, log and error lines, the listener, Ctrl+C
  *
@@ -20,8 +22,10 @@
  * has one lock for everything other threads may touch (state, socket,
  * position, view list, send queue). At most two session locks are held
  * at once, always the lower id first, so two threads can never wait for
- * each other. Sector locks are taken alone, never with a session lock.
- * The few global locks (free ids, accept ops, refusals) are leaves.
+ * each other. An NPC's lock comes after at most one session lock (NPC ids
+ * are above every player id: the same order). Sector locks are taken
+ * alone, never with a session lock. The few global locks (free ids,
+ * accept ops, refusals, the timer heap) are leaves.
  */
 #ifndef GAME_H
 #define GAME_H
@@ -48,7 +52,9 @@ struct worker; /* below; sessions take one as a parameter */
  * --------------------------------------------------------------------- */
 
 #define GAME_MAX_THREADS 256
-#define GAME_MAX_USERS 100000 /* -u limit: a view list is MAX_USERS bits */
+#define GAME_MAX_USERS 100000 /* -u limit */
+#define GAME_MAX_NPCS 1000000 /* -n limit: about 60 bytes each */
+#define GAME_DEFAULT_NPCS 200000
 #define GAME_MAX_SIDE 32767   /* -m limit: coordinates travel as int16 */
 
 /* Per-session receive buffer: packets are reassembled in it. It must hold
@@ -64,6 +70,22 @@ struct worker; /* below; sessions take one as a parameter */
 #define ACCEPTS_POSTED 64       /* AcceptEx calls kept waiting for clients */
 #define REFUSALS_MAX 256        /* refused connections lingering at once */
 #define REFUSAL_LINGER_MS 5000  /* how long a refused client may linger */
+
+#define NPC_MOVE_MS 1000 /* an awake NPC moves once a second */
+
+/* What NPCs do is sent lazily: queued, and sent at most NPC_FLUSH_MS
+ * later (or earlier, with the player's own next packet). Under Wine every
+ * WSASend is a round trip to the wineserver, and an NPC's move is one
+ * 14-byte packet for one or two players: sent at once, it costs a system
+ * call per packet. Measured in README.md ("Profile and scale"). */
+#define NPC_FLUSH_MS 100
+
+/* A view list starts with room for VIEW_MIN_CAP slots (a set of up to half
+ * that many ids) and doubles as it fills; a slot freed with more than
+ * VIEW_KEEP_CAP gives the memory back, so that one crowd seen once does
+ * not cost the slot for ever. Powers of two. */
+#define VIEW_MIN_CAP 32
+#define VIEW_KEEP_CAP 256
 
 typedef char recv_buf_is_too_small[(RECV_BUF_SIZE >= 2 * CS_PACKET_MAX) ? 1 : -1];
 typedef char send_queue_is_not_a_power_of_two[((SEND_QUEUE_SIZE & (SEND_QUEUE_SIZE - 1)) == 0) ? 1 : -1];
@@ -81,6 +103,7 @@ struct game_options {
     int height;
     int range;     /* -v */
     int max_users; /* -u */
+    int npcs;      /* -n */
 };
 
 extern struct game_options opt;
@@ -99,6 +122,44 @@ struct io_op {
     enum op_kind kind;
     WSABUF wb[2];     /* two pieces: the send queue is a ring */
 };
+
+/* ------------------------------------------------------------------------
+ * View lists (world.c)
+ * --------------------------------------------------------------------- */
+
+/* The ids (players and NPCs) a player's client has been told about: a
+ * hash set, open addressing with linear probing, at most half full. Its
+ * size follows what the player sees, not the size of the id space. */
+struct view_set {
+    int *slot;    /* cap entries, -1 = empty; NULL until the first add */
+    unsigned cap; /* 0 or a power of two */
+    unsigned count;
+};
+
+void view_reset(struct view_set *v);
+
+/* ------------------------------------------------------------------------
+ * The timer (timer.c)
+ * --------------------------------------------------------------------- */
+
+enum timer_kind {
+    TIMER_NPC_MOVE, /* target: an NPC's index */
+    TIMER_FLUSH     /* target: a session's id; send what was queued lazily */
+};
+
+/* One timer event. Preallocated where it belongs (each NPC has its move,
+ * each session its flush):
+ * scheduling one allocates nothing. At most one pending per owner. */
+struct timer_event {
+    ULONGLONG due;             /* GetTickCount64() time */
+    struct timer_event *next;  /* links the events of one posted batch */
+    enum timer_kind kind;
+    int target;                /* whose event: see timer_kind */
+};
+
+void timer_start(void);
+void timer_add(struct timer_event *e, ULONGLONG due);
+void timer_stop(void);
 
 /* ------------------------------------------------------------------------
  * Sessions (session.c)
@@ -120,10 +181,12 @@ struct session {
     SOCKET sock;           /* INVALID_SOCKET once closed */
     int pending;           /* 1 for the receive side until it has left, +1 while a send is in flight */
     int sending;           /* send_op is in flight */
+    int flush_pending;     /* `flush` is scheduled (only its handler clears it) */
+    struct timer_event flush; /* sends what NPCs queued lazily (net_send) */
     char *queue;           /* send ring, SEND_QUEUE_SIZE bytes */
     unsigned queue_head;   /* sent up to here (free-running counters: */
     unsigned queue_tail;   /*  tail - head = bytes queued) */
-    uint64_t *view;        /* view list: bit i set = this player sees player i */
+    struct view_set view;  /* the players and NPCs this player's client knows */
     short x, y;
     char name[NAME_SIZE];
     char reason[128];      /* why it closed (the first reason wins) */
@@ -136,7 +199,7 @@ struct session {
     /* Owned by the receive side: one WSARecv is in flight at a time, so
      * one worker at a time runs this session's packets. No lock. */
     struct io_op recv_op;
-    int sector;            /* the cell it is listed in, -1 when none */
+    int sector;            /* the sector it is listed in, -1 when none */
     int in_world;          /* logged in and not yet left */
     unsigned rlen;         /* bytes in rbuf */
     char peer[32];         /* "a.b.c.d:port" */
@@ -160,19 +223,38 @@ void sessions_close_all(void);
  * --------------------------------------------------------------------- */
 
 /* What a worker thread carries around: scratch space for the world (so a
- * move allocates nothing), a random generator, and its packet counters
- * (one per thread: a shared counter would be one more contended cache
- * line on every packet). */
+ * move allocates nothing once the arrays have grown to the neighbourhood
+ * sizes seen), a random generator, and its counters (one set per thread:
+ * a shared counter would be one more contended cache line on every
+ * packet). */
 struct worker {
     HANDLE thread;
     int index;
-    int *nearby;         /* ids found in the sectors around a player */
-    uint64_t *old_view;  /* copy of a view list, bitmap */
-    uint64_t *mark;      /* scratch bitmap: drops duplicates from `nearby` */
+    int *nearby;         /* ids found in the sectors around a position */
+    int nearby_cap;
+    int *old_view;       /* copy of a view list's ids */
+    int old_cap;
+    uint64_t *mark;      /* scratch bitmap over all ids: drops duplicates from `nearby` */
     uint64_t rng;
+    int lazy;            /* an NPC is acting: net_send queues without sending */
     volatile LONG64 packets_in;
     volatile LONG64 packets_out;
+    volatile LONG64 timer_events;
 };
+
+/* Profiling counters, compiled in only with -DGAME_PROFILE (README.md,
+ * "Profile"): system calls and work per second, printed after each status
+ * line. Shared counters, so they cost a contended cache line each: not
+ * for the normal build. */
+#ifdef GAME_PROFILE
+struct game_profile {
+    volatile LONG64 wsasend, wsarecv, waits, entries, timer_posts, pairs, world_ticks, send_ticks;
+};
+extern struct game_profile prof;
+#define PROF_ADD(field, n) InterlockedExchangeAdd64(&prof.field, (LONG64)(n))
+#else
+#define PROF_ADD(field, n) ((void)0)
+#endif
 
 void net_start(SOCKET listener, int threads);
 void net_tick(void);
@@ -180,7 +262,9 @@ void net_stop_accepting(void);
 void net_close_refusals(void);
 void net_wait_drained(void);
 void net_stop_workers(void);
-void net_packet_counts(LONG64 *in, LONG64 *out);
+void net_packet_counts(LONG64 *in, LONG64 *out, LONG64 *timer_events);
+void net_post_timer(struct timer_event *batch, DWORD count);
+void net_flush(struct session *s);
 void net_send(struct worker *w, struct session *s, const void *pkt, unsigned n);
 int post_recv(struct session *s);
 int op_error(SOCKET sock, struct io_op *op, int err);
@@ -193,6 +277,7 @@ void op_end(void);
 void packet_process(struct worker *w, struct session *s);
 void send_login_info(struct worker *w, struct session *to);
 void send_add_object(struct worker *w, struct session *to, const struct session *obj);
+void send_add_npc(struct worker *w, struct session *to, int id, int x, int y);
 void send_remove_object(struct worker *w, struct session *to, int id);
 void send_chat(struct worker *w, struct session *to, const SC_CHAT_PACKET *p);
 const char *printable_name(const char *name, char *out, size_t size);
@@ -208,6 +293,9 @@ void world_move(struct worker *w, struct session *s, int direction, uint32_t mov
 void world_teleport(struct worker *w, struct session *s);
 void world_chat(struct worker *w, struct session *s, const char *mess);
 void world_leave(struct worker *w, struct session *s);
+void world_timer(struct worker *w, struct timer_event *e);
+
+extern volatile LONG npcs_awake;
 
 /* ------------------------------------------------------------------------
  * Infrastructure (common.c)

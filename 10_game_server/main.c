@@ -1,13 +1,17 @@
 /*
  * 10_game_server - a small MMO server on an I/O completion port: the
- * course's protocol, thousands of players, a view range, sectors.
+ * course's protocol, thousands of players, 200,000 NPCs, a view range,
+ * sectors, a timer.
  *
  * Model. Step 09's: one completion port, a pool of worker threads
  * blocked in GetQueuedCompletionStatus, every socket operation
  * overlapped (AcceptEx posted in advance, one WSARecv and at most one
  * WSASend per client), each completion leading back to its operation and
- * its session with CONTAINING_RECORD. The main thread only starts things,
- * prints the status line and stops things.
+ * its session with CONTAINING_RECORD. The workers take completions in
+ * batches (GetQueuedCompletionStatusEx). One timer thread posts the NPCs'
+ * due moves to the same port, so NPC work runs on the same workers as
+ * network work. The main thread only starts things, prints the status
+ * line and stops things.
  *
  * What this step adds over 09. Meaning. The bytes are packets now
  * (packet.c reassembles and validates them), the clients are players on
@@ -19,20 +23,28 @@
  * workers at once (a lock per session, two at most, in id order). And
  * one the echo server solved by not reading: a client that does not read
  * cannot slow the others down, so its send queue is bounded and it is
- * disconnected when the queue fills.
+ * disconnected when the queue fills. And NPCs (-n, default 200,000) in
+ * the same sectors and view lists as the players, asleep until a player
+ * sees them (a compare-and-swap wakes one, world.c), moving once a second
+ * while awake, on a timer (a binary heap and one thread, timer.c). View
+ * lists are hash sets of ids, sized by what a player sees: a bitmap of
+ * 210,000 ids per player would not scale.
  *
  * Limits and how they are handled. MAX_USERS sessions (-u): the next
  * client gets SC_LOGIN_FAIL and a close. A send queue of SEND_QUEUE_SIZE
  * bytes per player: a client that lets it fill is disconnected with a log
- * line. A bad packet closes that client only, with a log line. A player
- * sees at most everyone (view lists are MAX_USERS-bit bitmaps).
+ * line. A bad packet closes that client only, with a log line. NPCs
+ * sleep unless seen, so their cost follows the players, not -n; their
+ * memory (about 60 bytes each) is allocated at start-up.
  *
- * Left out on purpose. NPCs (-n accepts only 0), combat (CS_ATTACK is
- * accepted and ignored), a database, obstacles, login timeouts, IPv6.
+ * Left out on purpose. NPC behaviour beyond a random walk (no combat:
+ * CS_ATTACK is accepted and ignored), a database, obstacles, login
+ * timeouts, IPv6.
  *
  * Build (alone, from this folder):
- *   cl /nologo /W4 /WX /Fe10_game_server.exe main.c common.c network.c session.c packet.c world.c ws2_32.lib
+ *   cl /nologo /W4 /WX /Fe10_game_server.exe main.c common.c network.c session.c packet.c world.c timer.c ws2_32.lib
  *   x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -O2 -o 10_game_server.exe *.c -lws2_32
+ * (add -DGAME_PROFILE, or /DGAME_PROFILE for cl, for the profiling counters)
  * Run:
  *   10_game_server.exe                     (port 4000, 2000x2000 map, view range 7)
  *   10_game_server.exe -m 50x50 -v 3 -u 100 -p 4000
@@ -69,25 +81,54 @@ static int default_threads(void)
  * The status line
  * --------------------------------------------------------------------- */
 
-static LONG64 last_in, last_out;
+static LONG64 last_in, last_out, last_timer;
 static ULONGLONG last_time;
 
-/* Players online, NPCs awake (none yet), packets per second since the
- * previous line. */
+/* Players online, NPCs awake, packets and timer events per second since
+ * the previous line. */
 static void print_status(void)
 {
-    LONG64 in, out;
+    LONG64 in, out, timer;
     ULONGLONG now = GetTickCount64();
     ULONGLONG ms = now - last_time;
     if (ms == 0)
         ms = 1;
-    net_packet_counts(&in, &out);
-    lab_log("status: %ld players online, 0 NPCs awake, %lld packets/s in, %lld packets/s out",
-            (long)players_online, (long long)((in - last_in) * 1000 / (LONG64)ms),
-            (long long)((out - last_out) * 1000 / (LONG64)ms));
+    net_packet_counts(&in, &out, &timer);
+    lab_log("status: %ld players online, %ld NPCs awake, %lld packets/s in, %lld packets/s out, "
+            "%lld timer events/s",
+            (long)players_online, (long)npcs_awake, (long long)((in - last_in) * 1000 / (LONG64)ms),
+            (long long)((out - last_out) * 1000 / (LONG64)ms), (long long)((timer - last_timer) * 1000 / (LONG64)ms));
     last_in = in;
     last_out = out;
+    last_timer = timer;
     last_time = now;
+#ifdef GAME_PROFILE
+    {
+        /* what happened per second since the last line */
+        static LONG64 last[8];
+        LONG64 cur[8];
+        LARGE_INTEGER f;
+        QueryPerformanceFrequency(&f);
+        cur[0] = prof.wsasend;
+        cur[1] = prof.wsarecv;
+        cur[2] = prof.waits;
+        cur[3] = prof.entries;
+        cur[4] = prof.timer_posts;
+        cur[5] = prof.pairs;
+        cur[6] = prof.world_ticks;
+        cur[7] = prof.send_ticks;
+        lab_log("profile: %lld WSASend/s, %lld WSARecv/s, %lld GQCSEx/s (%.2f entries each), "
+                "%lld timer posts/s, %lld pair checks/s, world code %.1f%% of one CPU, "
+                "WSASend calls %.1f%%",
+                (long long)((cur[0] - last[0]) * 1000 / (LONG64)ms), (long long)((cur[1] - last[1]) * 1000 / (LONG64)ms),
+                (long long)((cur[2] - last[2]) * 1000 / (LONG64)ms),
+                cur[2] > last[2] ? (double)(cur[3] - last[3]) / (double)(cur[2] - last[2]) : 0.0,
+                (long long)((cur[4] - last[4]) * 1000 / (LONG64)ms), (long long)((cur[5] - last[5]) * 1000 / (LONG64)ms),
+                100.0 * (double)(cur[6] - last[6]) / (double)f.QuadPart / ((double)ms / 1000.0),
+                100.0 * (double)(cur[7] - last[7]) / (double)f.QuadPart / ((double)ms / 1000.0));
+        memcpy(last, cur, sizeof last);
+    }
+#endif
 }
 
 /* ------------------------------------------------------------------------
@@ -97,7 +138,7 @@ static void print_status(void)
 int main(int argc, char **argv)
 {
     SOCKET listener;
-    LONG64 in, out;
+    LONG64 in, out, timer;
     int ticks = 0;
 
     game_parse_args(argc, argv, &opt);
@@ -108,10 +149,11 @@ int main(int argc, char **argv)
     world_init();
     listener = lab_listen(&opt);
     lab_on_stop();
+    timer_start(); /* before the first login can wake an NPC */
     net_start(listener, opt.threads);
     last_time = GetTickCount64();
-    lab_log("%s: map %dx%d, view range %d, up to %d players, %d worker threads", MODEL, opt.width,
-            opt.height, opt.range, opt.max_users, opt.threads);
+    lab_log("%s: map %dx%d, view range %d, up to %d players, %d NPCs, %d worker threads", MODEL, opt.width,
+            opt.height, opt.range, opt.max_users, opt.npcs, opt.threads);
     lab_log("%s: listening on %s:%u", MODEL, opt.addr, (unsigned)opt.port);
 
     /* A tick a second: re-post missing accepts, close refused clients
@@ -126,14 +168,16 @@ int main(int argc, char **argv)
     /* Ctrl+C: stop accepting, close every socket, let every pending
      * operation complete (the sessions leave the world on the way), then
      * stop the workers. Order matters: a worker must not find the port
-     * closed while operations are still due. */
+     * closed while operations are still due, and the timer stops before
+     * the workers so that no timer batch follows their shutdown packets. */
     net_stop_accepting();
     sessions_close_all();
     net_close_refusals();
+    timer_stop();
     net_wait_drained();
     net_stop_workers();
     print_status();
-    net_packet_counts(&in, &out);
+    net_packet_counts(&in, &out, &timer);
     lab_log("stopped: %ld connections served, %lld packets in, %lld packets out", (long)sessions_served,
             (long long)in, (long long)out);
     lab_done();

@@ -5,11 +5,14 @@
  *
  * Every socket is associated with the one completion port; every
  * operation is overlapped and carries a struct io_op. The workers block
- * in GetQueuedCompletionStatus; each completion names its OVERLAPPED, and
+ * in GetQueuedCompletionStatusEx, which hands over up to WORKER_BATCH
+ * completions per call; each completion names its OVERLAPPED, and
  * CONTAINING_RECORD leads from it to the operation, and from the
  * operation to what it belongs to (an accept slot, a session, a refused
  * connection). The completion key is the same for all sockets: the
- * operation says everything, and only the shutdown packet uses another.
+ * operation says everything. Two other keys are posted, never produced by
+ * a socket: the timer's batches of due events (timer.c) and the shutdown
+ * packet.
  *
  * Operations in flight are counted (ops_in_flight): at shutdown main()
  * closes every socket, which ends every pending operation with an error,
@@ -20,6 +23,15 @@
 
 #define KEY_IO 1       /* every socket */
 #define KEY_SHUTDOWN 2 /* posted by main() once per worker at the end */
+#define KEY_TIMER 3    /* posted by the timer thread: a batch of due events */
+
+/* Completions taken per GetQueuedCompletionStatusEx call. One call (one
+ * kernel transition) for several completions when the port is busy; few
+ * enough that one worker does not sit on work the others could share
+ * (the port hands out what is queued at the moment of the call). */
+#ifndef WORKER_BATCH
+#define WORKER_BATCH 8
+#endif
 
 /* AcceptEx writes each address with 16 bytes to spare (its documentation
  * asks for them). */
@@ -329,6 +341,7 @@ int post_recv(struct session *s)
     s->recv_op.wb[0].buf = s->rbuf + s->rlen;
     s->recv_op.wb[0].len = (ULONG)(RECV_BUF_SIZE - s->rlen);
     op_begin();
+    PROF_ADD(wsarecv, 1);
     if (WSARecv(s->sock, s->recv_op.wb, 1, NULL, &flags, &s->recv_op.ov, NULL) == SOCKET_ERROR) {
         int err = WSAGetLastError();
         if (err != WSA_IO_PENDING) {
@@ -373,7 +386,18 @@ static void post_send(struct session *s)
     s->sending = 1;
     s->pending++;
     op_begin();
+#ifdef GAME_PROFILE
+    LARGE_INTEGER t0, t1;
+    int rc;
+    PROF_ADD(wsasend, 1);
+    QueryPerformanceCounter(&t0);
+    rc = WSASend(s->sock, s->send_op.wb, pieces, NULL, 0, &s->send_op.ov, NULL);
+    QueryPerformanceCounter(&t1);
+    PROF_ADD(send_ticks, t1.QuadPart - t0.QuadPart);
+    if (rc == SOCKET_ERROR) {
+#else
     if (WSASend(s->sock, s->send_op.wb, pieces, NULL, 0, &s->send_op.ov, NULL) == SOCKET_ERROR) {
+#endif
         int err = WSAGetLastError();
         if (err != WSA_IO_PENDING) {
             char text[256];
@@ -390,7 +414,10 @@ static void post_send(struct session *s)
 
 /* s->lock held. Queues one packet for a player in the game; the hot path
  * of the server: a copy into the ring and, only when no send is in
- * flight, a WSASend. A player whose queue is full has stopped reading
+ * flight, a WSASend. While an NPC acts (w->lazy), not even that: a flush
+ * is scheduled NPC_FLUSH_MS later (once), and what the NPCs queue meanwhile
+ * goes out in one WSASend then, or with the player's next packet that is
+ * sent at once, whichever comes first. A player whose queue is full has stopped reading
  * (or reads far slower than the game talks to it): it is disconnected,
  * with a log line, rather than given more memory. */
 void net_send(struct worker *w, struct session *s, const void *pkt, unsigned n)
@@ -412,8 +439,27 @@ void net_send(struct worker *w, struct session *s, const void *pkt, unsigned n)
     memcpy(s->queue, (const char *)pkt + first, n - first);
     s->queue_tail += n;
     InterlockedIncrement64(&w->packets_out);
-    if (!s->sending)
+    if (s->sending)
+        return; /* goes with the next WSASend, when this one completes */
+    if (!w->lazy) {
         post_send(s);
+    } else if (!s->flush_pending) {
+        s->flush_pending = 1;
+        timer_add(&s->flush, GetTickCount64() + NPC_FLUSH_MS);
+    }
+}
+
+/* The lazy flush is due (a timer event, on a worker). The slot may hold
+ * another player by now, or something may have gone out already: then
+ * there is nothing to do. */
+void net_flush(struct session *s)
+{
+    EnterCriticalSection(&s->lock);
+    s->flush_pending = 0;
+    if (!s->sending && s->queue_tail != s->queue_head && s->state == SESSION_IN_GAME &&
+        s->sock != INVALID_SOCKET)
+        post_send(s);
+    LeaveCriticalSection(&s->lock);
 }
 
 static void on_send_done(struct session *s, DWORD bytes, int err)
@@ -447,44 +493,93 @@ static void on_send_done(struct session *s, DWORD bytes, int err)
  * The worker threads
  * --------------------------------------------------------------------- */
 
+/* The events of one timer batch, in due order. `next` is read before
+ * each event is handled: the handler may schedule the event again. */
+static void on_timer_batch(struct worker *w, struct timer_event *e)
+{
+    while (e != NULL) {
+        struct timer_event *next = e->next;
+        InterlockedIncrement64(&w->timer_events);
+        world_timer(w, e);
+        e = next;
+    }
+}
+
+#ifdef GAME_PROFILE
+struct game_profile prof;
+#endif
+
+static void on_io_done(struct worker *w, OVERLAPPED *ov, DWORD bytes)
+{
+    struct io_op *op = CONTAINING_RECORD(ov, struct io_op, ov);
+    /* GetQueuedCompletionStatusEx reports no per-entry error: the
+     * operation's status is in its OVERLAPPED's Internal member (an
+     * NTSTATUS, negative for a failure; documented under OVERLAPPED). Only "did it
+     * fail" is taken from it: the handlers ask the socket for the Winsock
+     * code (op_error, WSAGetOverlappedResult), and never branch on an
+     * exact code, which differs between Windows and Wine anyway (a
+     * receive ended by closesocket: 995 on Windows, 676 under Wine). */
+    int err = (LONG)ov->Internal >= 0 ? 0 : (int)(DWORD)ov->Internal; /* NT_SUCCESS */
+
+    switch (op->kind) {
+    case OP_ACCEPT:
+        on_accept_done(w, CONTAINING_RECORD(op, struct accept_op, op), err);
+        break;
+    case OP_RECV:
+        on_recv_done(w, CONTAINING_RECORD(op, struct session, recv_op), bytes, err);
+        break;
+    case OP_SEND:
+        on_send_done(CONTAINING_RECORD(op, struct session, send_op), bytes, err);
+        break;
+    case OP_REFUSE:
+        on_refusal_done(CONTAINING_RECORD(op, struct refusal, op), bytes, err);
+        break;
+    }
+}
+
 static unsigned __stdcall worker_main(void *arg)
 {
     struct worker *w = arg;
+    OVERLAPPED_ENTRY entries[WORKER_BATCH];
     for (;;) {
-        DWORD bytes = 0;
-        ULONG_PTR key = 0;
-        OVERLAPPED *ov = NULL;
-        BOOL ok = GetQueuedCompletionStatus(port, &bytes, &key, &ov, INFINITE);
-        /* A failed operation still returns its OVERLAPPED, with ok FALSE
-         * and the reason in GetLastError: it is over all the same. The
-         * codes differ between Windows and Wine (a receive ended by
-         * closesocket: 995 on Windows, 676 under Wine), so the handlers
-         * never branch on an exact code, and log what they do not know. */
-        int err = ok ? 0 : (int)GetLastError();
-        struct io_op *op;
-
-        if (ov == NULL) {
-            if (!(ok && key == KEY_SHUTDOWN))
-                lab_error("GetQueuedCompletionStatus", err); /* the port itself failed */
+        ULONG got = 0;
+        int stop = 0;
+        if (!GetQueuedCompletionStatusEx(port, entries, WORKER_BATCH, &got, INFINITE, FALSE)) {
+            lab_error("GetQueuedCompletionStatusEx", (int)GetLastError()); /* the port itself failed */
             break;
         }
-        op = CONTAINING_RECORD(ov, struct io_op, ov);
-        switch (op->kind) {
-        case OP_ACCEPT:
-            on_accept_done(w, CONTAINING_RECORD(op, struct accept_op, op), err);
-            break;
-        case OP_RECV:
-            on_recv_done(w, CONTAINING_RECORD(op, struct session, recv_op), bytes, err);
-            break;
-        case OP_SEND:
-            on_send_done(CONTAINING_RECORD(op, struct session, send_op), bytes, err);
-            break;
-        case OP_REFUSE:
-            on_refusal_done(CONTAINING_RECORD(op, struct refusal, op), bytes, err);
-            break;
+        PROF_ADD(waits, 1);
+        PROF_ADD(entries, got);
+        for (ULONG i = 0; i < got; i++) {
+            OVERLAPPED_ENTRY *en = &entries[i];
+            if (en->lpCompletionKey == KEY_SHUTDOWN) {
+                /* One shutdown packet per worker: a worker that took two
+                 * in one call passes the extra one on, or a worker would
+                 * wait for ever. Nothing is posted after them, so every
+                 * entry after the first is a shutdown packet too. */
+                if (stop && !PostQueuedCompletionStatus(port, 0, KEY_SHUTDOWN, NULL))
+                    lab_error("PostQueuedCompletionStatus", (int)GetLastError());
+                stop = 1;
+            } else if (en->lpCompletionKey == KEY_TIMER) {
+                on_timer_batch(w, (struct timer_event *)en->lpOverlapped);
+            } else if (en->lpOverlapped != NULL) {
+                on_io_done(w, en->lpOverlapped, en->dwNumberOfBytesTransferred);
+            }
         }
+        if (stop)
+            break;
     }
     return 0;
+}
+
+/* From the timer thread: a batch of due events, linked through `next`.
+ * PostQueuedCompletionStatus passes lpOverlapped through untouched, so it
+ * may carry any pointer; the key tells the worker what it is. */
+void net_post_timer(struct timer_event *batch, DWORD count)
+{
+    PROF_ADD(timer_posts, 1);
+    if (!PostQueuedCompletionStatus(port, count, KEY_TIMER, (OVERLAPPED *)batch))
+        lab_error("PostQueuedCompletionStatus (timer)", (int)GetLastError());
 }
 
 /* Loads an extension function (AcceptEx and its helper live in
@@ -589,7 +684,8 @@ void net_wait_drained(void)
         WaitForSingleObject(drained, INFINITE); /* op_end sets it at zero */
 }
 
-/* One shutdown packet per worker: each worker takes one and returns.
+/* One shutdown packet per worker: each worker takes one and returns
+ * (the timer is stopped already, so they come after every timer batch).
  * Closing the port would not do it: Wine does not wake threads blocked in
  * GetQueuedCompletionStatus when the port is closed. Then the port is
  * closed, once nobody waits on it. */
@@ -605,12 +701,14 @@ void net_stop_workers(void)
     CloseHandle(port);
 }
 
-void net_packet_counts(LONG64 *in, LONG64 *out)
+void net_packet_counts(LONG64 *in, LONG64 *out, LONG64 *timer_events)
 {
     *in = 0;
     *out = 0;
+    *timer_events = 0;
     for (int i = 0; i < worker_count; i++) {
         *in += InterlockedCompareExchange64(&workers[i].packets_in, 0, 0);
         *out += InterlockedCompareExchange64(&workers[i].packets_out, 0, 0);
+        *timer_events += InterlockedCompareExchange64(&workers[i].timer_events, 0, 0);
     }
 }

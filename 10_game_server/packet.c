@@ -102,6 +102,7 @@ static void dispatch(struct worker *w, struct session *s, const char *p)
  * only (one worker at a time per session), so rbuf needs no lock. */
 void packet_process(struct worker *w, struct session *s)
 {
+    /* SOLUTION BEGIN: Take every whole packet out of s->rbuf[0..rlen): check each header as soon as its bytes are there (size >= 2, a type cs_size() knows, size equal to it, nothing but CS_LOGIN before s->in_world) and session_close(s, 1, ...) at the first bad one; wait for the rest of an incomplete packet; count each whole one in w->packets_in and dispatch() it, stopping once the session is closed; then move the incomplete tail to the front of rbuf (rlen 0 once closed). */
     unsigned off = 0;
 
     while (off < s->rlen) {
@@ -151,6 +152,7 @@ void packet_process(struct worker *w, struct session *s)
     /* Keep the incomplete tail (fewer bytes than one packet). */
     memmove(s->rbuf, s->rbuf + off, s->rlen - off);
     s->rlen -= off;
+    /* SOLUTION END: (void)w; (void)&dispatch; (void)&cs_size; (void)&cs_name; session_close(s, 1, "packet_process is a TODO, disconnected"); s->rlen = 0; */
 }
 
 /* ------------------------------------------------------------------------
@@ -183,6 +185,20 @@ void send_add_object(struct worker *w, struct session *to, const struct session 
     p.x = obj->x;
     p.y = obj->y;
     memcpy(p.name, obj->name, NAME_SIZE);
+    net_send(w, to, &p, (unsigned)sizeof p);
+}
+
+/* An NPC: the same packet, with a name made from its number. */
+void send_add_npc(struct worker *w, struct session *to, int id, int x, int y)
+{
+    SC_ADD_OBJECT_PACKET p;
+    p.size = (uint8_t)sizeof p;
+    p.type = SC_ADD_OBJECT;
+    p.id = id;
+    p.x = (int16_t)x;
+    p.y = (int16_t)y;
+    memset(p.name, 0, sizeof p.name);
+    snprintf(p.name, sizeof p.name, "npc%d", id - opt.max_users);
     net_send(w, to, &p, (unsigned)sizeof p);
 }
 

@@ -5,8 +5,8 @@
  * opt.max_users slots, allocated at start-up; a slot's index is the
  * player's id on the wire (0 .. MAX_USERS-1), so finding a player by id
  * is an index, and nothing is allocated per connection except, the first
- * time a slot is used, its send queue and view list (kept for the next
- * occupant).
+ * time a slot is used, its send queue (kept for the next occupant), and
+ * its view list as it grows (world.c).
  *
  * A slot's life: FREE (its id waits in the free-id queue) -> ACCEPTED
  * (a client connected; a receive is posted) -> IN_GAME (CS_LOGIN done)
@@ -42,11 +42,6 @@ static CRITICAL_SECTION free_lock;
 static int *free_ids; /* FIFO ring of opt.max_users ids */
 static int free_head, free_count;
 
-static size_t view_bytes(void)
-{
-    return (size_t)(opt.max_users + 63) / 64 * sizeof(uint64_t);
-}
-
 void sessions_init(void)
 {
     sessions = calloc((size_t)opt.max_users, sizeof *sessions);
@@ -62,6 +57,8 @@ void sessions_init(void)
         s->sock = INVALID_SOCKET;
         s->sector = -1;
         s->sector_next = s->sector_prev = -1;
+        s->flush.kind = TIMER_FLUSH;
+        s->flush.target = i;
         free_ids[i] = i;
     }
     free_count = opt.max_users;
@@ -103,16 +100,15 @@ int session_open(struct worker *w, SOCKET sock, const char *peer)
         return 0;
     s = &sessions[id];
     if (s->queue == NULL) {
-        /* the slot's first use: its send ring and view list, kept after */
-        char *mem = calloc(1, SEND_QUEUE_SIZE + view_bytes());
+        /* the slot's first use: its send ring, kept after */
+        char *mem = malloc(SEND_QUEUE_SIZE);
         if (mem == NULL) {
             put_id(id);
             lab_log("%s: out of memory for a session", peer);
             return 0; /* refused as if full */
         }
-        EnterCriticalSection(&s->lock); /* others may read s->view (world.c) */
+        EnterCriticalSection(&s->lock);
         s->queue = mem;
-        s->view = (uint64_t *)(mem + SEND_QUEUE_SIZE);
         LeaveCriticalSection(&s->lock);
     }
 
@@ -188,8 +184,8 @@ static void session_release(struct session *s)
     EnterCriticalSection(&s->lock);
     s->state = SESSION_FREE;
     s->queue_head = s->queue_tail = 0;
-    /* empty already (world_leave removed every pair), but cheap to be sure */
-    memset(s->view, 0, view_bytes());
+    /* empty already (world_leave removed every pair); a big one shrinks */
+    view_reset(&s->view);
     LeaveCriticalSection(&s->lock);
     put_id(s->id);
 }
@@ -255,7 +251,17 @@ void on_recv_done(struct worker *w, struct session *s, DWORD bytes, int err)
         session_close(s, 0, "closed by peer"); /* the client's FIN */
     } else {
         s->rlen += bytes;
+#ifdef GAME_PROFILE
+        {
+            LARGE_INTEGER t0, t1;
+            QueryPerformanceCounter(&t0);
+            packet_process(w, s);
+            QueryPerformanceCounter(&t1);
+            PROF_ADD(world_ticks, t1.QuadPart - t0.QuadPart);
+        }
+#else
         packet_process(w, s);
+#endif
     }
 
     EnterCriticalSection(&s->lock);

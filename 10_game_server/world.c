@@ -1,52 +1,116 @@
 /*
- * world.c - the map, the sectors and the view lists: who sees whom, and
- * who hears about each login, move, chat and departure.
+ * world.c - the map, the sectors, the view lists and the NPCs: who sees
+ * whom, and who hears about each login, move, chat and departure.
  *
  * The map is opt.width x opt.height tiles with nothing on them but the
- * players (no obstacles yet). A sees B when |dx| <= range and
- * |dy| <= range; seeing is mutual.
+ * players and the NPCs (no obstacles yet). A sees B when |dx| <= range
+ * and |dy| <= range; seeing is mutual between players. NPCs are seen by
+ * players and see nobody.
  *
- * Sectors. Asking "who is near this player?" of every player costs
- * O(players) per move, O(players^2) per second: too much at 10,000. So
- * the map is cut into square sectors (cells) of 2*range+1 tiles, and
- * each sector lists the players standing in it. A player's view square
- * (2*range+1 wide) then overlaps at most 2x2 sectors: a move looks at
- * the players in those, not at the whole server.
+ * Sectors. Asking "who is near this player?" of every object costs
+ * O(objects) per move: too much at 10,000 players and 200,000 NPCs. So
+ * the map is cut into square sectors of 2*range+1 tiles, and each sector
+ * lists the players and, in a second list, the NPCs standing in it. A
+ * player's view square (2*range+1 wide) then overlaps at most 2x2
+ * sectors: a move looks at the objects in those, not at the whole server.
+ * An NPC's move looks only at the players' lists (NPCs do not see NPCs).
  *
  * View lists. Each player remembers whom its client has been told about
- * (sent SC_ADD_OBJECT and no SC_REMOVE_OBJECT since): a bitmap of
- * MAX_USERS bits. After a move, the new neighbourhood (from the sectors)
- * is compared with that list: players that came into view are added,
- * those that left are removed, those still there are told of the move.
+ * (sent SC_ADD_OBJECT and no SC_REMOVE_OBJECT since), players and NPCs
+ * alike: a small hash set of ids (struct view_set), sized by what the
+ * player sees. After a move, the new neighbourhood (from the sectors) is
+ * compared with that list: objects that came into view are added, those
+ * that left are removed, players still there are told of the move. An
+ * NPC keeps only a count of the players that see it (`viewers`).
  *
- * Correctness under concurrency. Several workers move players at the
- * same time, and the question "do A and B see each other?" involves two
- * players, perhaps both moving. Every such question is answered by
- * pair_update(), with both players' locks held (the lower id first, so
- * that two threads asking about the same pair cannot deadlock), from
- * both players' current positions, and it changes both view lists and
- * tells both clients at once. Each player re-asks the question for every
- * pair its own move may have changed, after changing its position. So
- * the last answer for a pair always uses both latest positions, view
- * lists stay mutual (A has B exactly when B has A), and a client never
- * gets SC_MOVE_OBJECT or SC_REMOVE_OBJECT for an object it was not
+ * Correctness under concurrency. Several workers move players and NPCs
+ * at the same time, and the question "do A and B see each other?"
+ * involves two objects, perhaps both moving. Every such question is
+ * answered by pair_update() (two players) or pair_npc() (a player and an
+ * NPC), with both locks held (the lower id first, so that two threads
+ * asking about the same pair cannot deadlock; NPC ids are above every
+ * player id), from both current positions, and it changes both sides and
+ * tells the clients at once. Each object re-asks the question for every
+ * pair its own move may have changed, after changing its position. So the
+ * last answer for a pair always uses both latest positions, view lists
+ * stay mutual between players (A has B exactly when B has A), an NPC's
+ * `viewers` is the number of players whose list holds it, and a client
+ * never gets SC_MOVE_OBJECT or SC_REMOVE_OBJECT for an object it was not
  * added, nor two SC_ADD_OBJECT in a row for one object.
+ *
+ * NPCs sleep. 200,000 NPCs moving every second would be 200,000 timer
+ * events a second for nobody to see. An NPC is asleep (no timer event,
+ * no work) until a player's view list takes it in: that pair_npc() wakes
+ * it with a compare-and-swap on its `awake` flag (0 -> 1: only one waker
+ * schedules the first timer event, however many players see it at once).
+ * Once a second its timer event moves it one tile (world_timer); when its
+ * `viewers` count is 0 it clears `awake` and schedules nothing: asleep
+ * again. Both decisions are taken under the NPC's lock, so a player that
+ * sees it just as it decides to sleep either comes first (the NPC stays
+ * awake) or finds `awake` 0 and wakes it again.
  */
 #include "game.h"
 
 struct sector {
-    SRWLOCK lock; /* exclusive to add or remove a player, shared to look */
+    SRWLOCK lock; /* exclusive to add or remove an object, shared to look */
     int head;     /* first player listed, -1 when none (then sector_next) */
+    int npc_head; /* first NPC listed (an NPC index), -1 when none */
 };
 
+/* An NPC. Its id on the wire is opt.max_users + its index. */
+struct npc {
+    SRWLOCK lock;        /* x, y, viewers; taken after a session lock, never before one */
+    short x, y;
+    int viewers;         /* players whose view list holds this NPC */
+    volatile LONG awake; /* 1 while a timer event is pending or being handled */
+    int sector_next, sector_prev; /* under the lock of the sector it is listed in */
+    int sector;          /* owned by its timer event: one at a time */
+    struct timer_event move; /* its one timer event, preallocated */
+};
+
+volatile LONG npcs_awake; /* status line */
+
 static struct sector *sectors;
+static struct npc *npcs;
 static int cell; /* a sector is cell x cell tiles */
 static int cells_x, cells_y;
-static int view_words; /* 64-bit words in a view list */
+static int total_ids; /* players and NPCs: the id space */
+
+/* xorshift64*: small, fast, good enough for spawn points and NPC steps;
+ * one state per worker, so no lock (rand() would share one). */
+static unsigned rnd_next(uint64_t *state, unsigned n)
+{
+    uint64_t x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return (unsigned)((x * 2685821657736338717ULL) >> 32) % n;
+}
+
+static unsigned rnd(struct worker *w, unsigned n)
+{
+    return rnd_next(&w->rng, n);
+}
+
+static int cell_of(int x, int y)
+{
+    return (y / cell) * cells_x + x / cell;
+}
+
+static int is_npc(int id)
+{
+    return id >= opt.max_users;
+}
+
+static void npc_sector_insert(struct npc *n, int c);
 
 void world_init(void)
 {
     size_t count;
+    uint64_t seed;
+    LARGE_INTEGER t;
+
     /* 2*range+1: the view square then overlaps at most 2x2 sectors. At
      * least 8, so that a tiny range does not make millions of sectors. */
     cell = 2 * opt.range + 1;
@@ -61,37 +125,176 @@ void world_init(void)
     for (size_t i = 0; i < count; i++) {
         InitializeSRWLock(&sectors[i].lock);
         sectors[i].head = -1;
+        sectors[i].npc_head = -1;
     }
-    view_words = (opt.max_users + 63) / 64;
+    total_ids = opt.max_users + opt.npcs;
+
+    /* The NPCs, at random places, asleep. An SRWLOCK needs no cleanup
+     * and is 8 bytes: 200,000 of them cost 1.6 MB and nothing else. */
+    if (opt.npcs > 0) {
+        npcs = calloc((size_t)opt.npcs, sizeof *npcs);
+        if (npcs == NULL)
+            lab_fatal("calloc (NPCs)", ERROR_NOT_ENOUGH_MEMORY);
+    }
+    QueryPerformanceCounter(&t);
+    seed = (uint64_t)t.QuadPart | 1;
+    for (int i = 0; i < opt.npcs; i++) {
+        struct npc *n = &npcs[i];
+        InitializeSRWLock(&n->lock);
+        n->x = (short)rnd_next(&seed, (unsigned)opt.width);
+        n->y = (short)rnd_next(&seed, (unsigned)opt.height);
+        n->move.kind = TIMER_NPC_MOVE;
+        n->move.target = i;
+        npc_sector_insert(n, cell_of(n->x, n->y));
+    }
 }
 
-/* A worker's scratch space, allocated once: a move allocates nothing. */
+/* A worker's scratch space: it grows to the largest neighbourhood seen,
+ * then a move allocates nothing. */
 void world_worker_init(struct worker *w)
 {
     LARGE_INTEGER t;
-    w->nearby = calloc((size_t)opt.max_users, sizeof *w->nearby);
-    w->old_view = calloc((size_t)view_words, sizeof *w->old_view);
-    w->mark = calloc((size_t)view_words, sizeof *w->mark);
-    if (w->nearby == NULL || w->old_view == NULL || w->mark == NULL)
+    w->mark = calloc((size_t)(total_ids + 63) / 64, sizeof *w->mark);
+    if (w->mark == NULL)
         lab_fatal("calloc (worker)", ERROR_NOT_ENOUGH_MEMORY);
     QueryPerformanceCounter(&t);
     w->rng = ((uint64_t)t.QuadPart ^ ((uint64_t)(w->index + 1) * 0x9E3779B97F4A7C15ULL)) | 1;
 }
 
-/* xorshift64*: small, fast, good enough for spawn points; one state per
- * worker, so no lock (rand() would share one). */
-static unsigned rnd(struct worker *w, unsigned n)
+/* Makes room for `need` ints in a scratch array. Rare (the arrays only
+ * grow, to the largest neighbourhood this worker met): an allocation
+ * that fails here means the machine is out of memory. */
+static void reserve(int **arr, int *cap, int need)
 {
-    uint64_t x = w->rng;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    w->rng = x;
-    return (unsigned)((x * 2685821657736338717ULL) >> 32) % n;
+    int n;
+    int *p;
+    if (need <= *cap)
+        return;
+    n = *cap < 256 ? 256 : *cap;
+    while (n < need)
+        n *= 2;
+    p = realloc(*arr, (size_t)n * sizeof *p);
+    if (p == NULL)
+        lab_fatal("realloc (worker scratch)", ERROR_NOT_ENOUGH_MEMORY);
+    *arr = p;
+    *cap = n;
 }
 
 /* ------------------------------------------------------------------------
- * Bitmaps (view lists and the scratch ones)
+ * View lists: a hash set of ids per player
+ * --------------------------------------------------------------------- */
+
+/* Why not a bitmap of the id space, as before the NPCs? 210,000 ids are
+ * 26 KB per player, 260 MB at 10,000 players, and copying one for a move
+ * (to compare the old view with the new) costs 26 KB of memory traffic
+ * to learn about a dozen ids. A set costs about 8 bytes per id it holds
+ * (at most half full), and everything it does is O(ids it holds). */
+
+static unsigned view_hash(int id, unsigned mask)
+{
+    unsigned h = (unsigned)id * 0x9E3779B1u;
+    return (h ^ (h >> 15)) & mask;
+}
+
+/* The slot holding `id`, or -1. */
+static int view_find(const struct view_set *v, int id)
+{
+    unsigned mask, i;
+    if (v->count == 0)
+        return -1;
+    mask = v->cap - 1;
+    for (i = view_hash(id, mask); v->slot[i] != -1; i = (i + 1) & mask)
+        if (v->slot[i] == id)
+            return (int)i;
+    return -1;
+}
+
+static int view_has(const struct session *s, int id)
+{
+    return view_find(&s->view, id) >= 0;
+}
+
+/* Adds `id` (not in the set). Returns 0 when there is no memory to grow:
+ * then the caller does not tell the client about the object either. */
+static int view_add(struct view_set *v, int id)
+{
+    unsigned mask, i;
+    if ((v->count + 1) * 2 > v->cap) {
+        unsigned cap = v->cap ? v->cap * 2 : VIEW_MIN_CAP;
+        int *slot = malloc((size_t)cap * sizeof *slot);
+        if (slot == NULL)
+            return 0;
+        memset(slot, 0xff, (size_t)cap * sizeof *slot); /* all -1 */
+        for (unsigned k = 0; k < v->cap; k++) {
+            if (v->slot[k] != -1) {
+                for (i = view_hash(v->slot[k], cap - 1); slot[i] != -1; i = (i + 1) & (cap - 1))
+                    ;
+                slot[i] = v->slot[k];
+            }
+        }
+        free(v->slot);
+        v->slot = slot;
+        v->cap = cap;
+    }
+    mask = v->cap - 1;
+    for (i = view_hash(id, mask); v->slot[i] != -1; i = (i + 1) & mask)
+        ;
+    v->slot[i] = id;
+    v->count++;
+    return 1;
+}
+
+/* Removes `id` (in the set). Linear probing needs no tombstones: the
+ * entries after the hole that belong at or before it move back into it. */
+static void view_remove(struct view_set *v, int id)
+{
+    unsigned mask = v->cap - 1;
+    int found = view_find(v, id);
+    unsigned hole, j;
+    if (found < 0)
+        return;
+    hole = (unsigned)found;
+    for (j = (hole + 1) & mask; v->slot[j] != -1; j = (j + 1) & mask) {
+        unsigned home = view_hash(v->slot[j], mask);
+        /* the entry at j may fill the hole unless its home lies
+         * cyclically in (hole, j] */
+        int stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+        if (!stays) {
+            v->slot[hole] = v->slot[j];
+            hole = j;
+        }
+    }
+    v->slot[hole] = -1;
+    v->count--;
+}
+
+/* Empties the set for the slot's next player; a big one gives its memory
+ * back. Called when the slot is released (nobody else touches it). */
+void view_reset(struct view_set *v)
+{
+    if (v->cap > VIEW_KEEP_CAP) {
+        free(v->slot);
+        v->slot = NULL;
+        v->cap = 0;
+    } else if (v->slot != NULL) {
+        memset(v->slot, 0xff, (size_t)v->cap * sizeof *v->slot);
+    }
+    v->count = 0;
+}
+
+/* s->lock held. Copies the ids of s's view list into w->old_view. */
+static int view_copy(struct worker *w, const struct session *s)
+{
+    int n = 0;
+    reserve(&w->old_view, &w->old_cap, (int)s->view.count);
+    for (unsigned i = 0; i < s->view.cap; i++)
+        if (s->view.slot[i] != -1)
+            w->old_view[n++] = s->view.slot[i];
+    return n;
+}
+
+/* ------------------------------------------------------------------------
+ * The scratch bitmap: marks the ids a scan found
  * --------------------------------------------------------------------- */
 
 static int bit_test(const uint64_t *b, int i)
@@ -109,47 +312,16 @@ static void bit_clear(uint64_t *b, int i)
     b[i >> 6] &= ~((uint64_t)1 << (i & 63));
 }
 
-static int lowest_bit(uint64_t v) /* v != 0 */
+/* Clears the marks of the last scan's `n` ids. */
+static void unmark(struct worker *w, int n)
 {
-    int n = 0;
-    while ((v & 0xffff) == 0) {
-        v >>= 16;
-        n += 16;
-    }
-    while ((v & 1) == 0) {
-        v >>= 1;
-        n++;
-    }
-    return n;
-}
-
-/* Takes the lowest id out of bitmap `b`; -1 when it is empty. `*word`
- * remembers where to go on from (start at 0). */
-static int pop_id(uint64_t *b, int *word)
-{
-    for (; *word < view_words; (*word)++) {
-        uint64_t v = b[*word];
-        if (v != 0) {
-            b[*word] = v & (v - 1);
-            return *word * 64 + lowest_bit(v);
-        }
-    }
-    return -1;
-}
-
-static int view_has(const struct session *s, int id)
-{
-    return s->view != NULL && bit_test(s->view, id);
+    for (int i = 0; i < n; i++)
+        bit_clear(w->mark, w->nearby[i]);
 }
 
 /* ------------------------------------------------------------------------
  * Sectors
  * --------------------------------------------------------------------- */
-
-static int cell_of(int x, int y)
-{
-    return (y / cell) * cells_x + x / cell;
-}
 
 /* Only the session's receive side moves it between sectors; its links
  * change under the lock of the sector it is in. */
@@ -181,20 +353,52 @@ static void sector_remove(struct session *s)
     s->sector = -1;
 }
 
-/* The ids listed in the sectors that (x, y)'s view square overlaps,
- * `self` excepted, into w->nearby; returns how many. Candidates only: they
- * may stand outside the view square, and may move before anyone looks at
- * them; pair_update() decides. One sector lock at a time: a player that
- * changes sectors meanwhile may be seen twice (dropped here with
- * w->mark) or not at all (then its own move finds us: it re-checks its
- * neighbourhood after it has joined its new sector). */
-static int scan_near(struct worker *w, int x, int y, int self)
+/* The same for an NPC; only its own timer event moves it. */
+static void npc_sector_insert(struct npc *n, int c)
 {
-    int x0 = (x - opt.range < 0 ? 0 : x - opt.range) / cell;
-    int x1 = (x + opt.range > opt.width - 1 ? opt.width - 1 : x + opt.range) / cell;
-    int y0 = (y - opt.range < 0 ? 0 : y - opt.range) / cell;
-    int y1 = (y + opt.range > opt.height - 1 ? opt.height - 1 : y + opt.range) / cell;
+    struct sector *sec = &sectors[c];
+    int k = (int)(n - npcs);
+    AcquireSRWLockExclusive(&sec->lock);
+    n->sector_prev = -1;
+    n->sector_next = sec->npc_head;
+    if (sec->npc_head >= 0)
+        npcs[sec->npc_head].sector_prev = k;
+    sec->npc_head = k;
+    ReleaseSRWLockExclusive(&sec->lock);
+    n->sector = c;
+}
+
+static void npc_sector_remove(struct npc *n)
+{
+    struct sector *sec = &sectors[n->sector];
+    AcquireSRWLockExclusive(&sec->lock);
+    if (n->sector_prev >= 0)
+        npcs[n->sector_prev].sector_next = n->sector_next;
+    else
+        sec->npc_head = n->sector_next;
+    if (n->sector_next >= 0)
+        npcs[n->sector_next].sector_prev = n->sector_prev;
+    n->sector_next = n->sector_prev = -1;
+    ReleaseSRWLockExclusive(&sec->lock);
+    n->sector = -1;
+}
+
+/* The ids listed in the sectors that the tile rectangle x0..x1, y0..y1
+ * overlaps (clipped to the map), `self` excepted, into w->nearby; returns
+ * how many, and leaves them marked in w->mark (the caller unmarks them).
+ * Players only, or players and NPCs (`npcs_too`). Candidates only: they
+ * may stand outside the view square, and may move before anyone looks at
+ * them; pair_update() and pair_npc() decide. One sector lock at a time:
+ * an object that changes sectors meanwhile may be seen twice (dropped
+ * here with w->mark) or not at all (then its own move finds us: it
+ * re-checks its neighbourhood after it has joined its new sector). */
+static int scan_rect(struct worker *w, int x0, int y0, int x1, int y1, int self, int npcs_too)
+{
     int n = 0;
+    x0 = (x0 < 0 ? 0 : x0) / cell;
+    y0 = (y0 < 0 ? 0 : y0) / cell;
+    x1 = (x1 > opt.width - 1 ? opt.width - 1 : x1) / cell;
+    y1 = (y1 > opt.height - 1 ? opt.height - 1 : y1) / cell;
 
     for (int cy = y0; cy <= y1; cy++) {
         for (int cx = x0; cx <= x1; cx++) {
@@ -202,31 +406,45 @@ static int scan_near(struct worker *w, int x, int y, int self)
             AcquireSRWLockShared(&sec->lock);
             for (int id = sec->head; id >= 0; id = sessions[id].sector_next) {
                 if (id != self && !bit_test(w->mark, id)) {
+                    reserve(&w->nearby, &w->nearby_cap, n + 1);
                     bit_set(w->mark, id);
                     w->nearby[n++] = id;
+                }
+            }
+            if (npcs_too) {
+                for (int k = sec->npc_head; k >= 0; k = npcs[k].sector_next) {
+                    int id = opt.max_users + k;
+                    if (!bit_test(w->mark, id)) {
+                        reserve(&w->nearby, &w->nearby_cap, n + 1);
+                        bit_set(w->mark, id);
+                        w->nearby[n++] = id;
+                    }
                 }
             }
             ReleaseSRWLockShared(&sec->lock);
         }
     }
-    for (int i = 0; i < n; i++)
-        bit_clear(w->mark, w->nearby[i]);
     return n;
+}
+
+/* Everything within view of (x, y): players and NPCs. */
+static int scan_near(struct worker *w, int x, int y, int self)
+{
+    return scan_rect(w, x - opt.range, y - opt.range, x + opt.range, y + opt.range, self, 1);
 }
 
 /* ------------------------------------------------------------------------
  * The pair rule
  * --------------------------------------------------------------------- */
 
-static int in_view(const struct session *a, const struct session *b)
+static int near_enough(int ax, int ay, int bx, int by)
 {
-    return abs(a->x - b->x) <= opt.range && abs(a->y - b->y) <= opt.range;
+    return abs(ax - bx) <= opt.range && abs(ay - by) <= opt.range;
 }
 
-/* Do a and b see each other now? Brings both view lists and both clients
- * up to date. `a_moved`: a's move, for b if b saw a already (NULL when
- * nothing moved). Both locks, lower id first: the only place two session
- * locks are held together, and always in that order, so no deadlock.
+/* Do a and b (two players) see each other now? Brings both view lists and
+ * both clients up to date. `a_moved`: a's move, for b if b saw a already
+ * (NULL when nothing moved). Both locks, lower id first, so no deadlock.
  * Only players in the game see each other: a closing player is removed
  * from every view it is in, as the pairs come up. */
 static void pair_update(struct worker *w, struct session *a, struct session *b,
@@ -236,34 +454,80 @@ static void pair_update(struct worker *w, struct session *a, struct session *b,
     struct session *second = a->id < b->id ? b : a;
     int visible, a_sees_b, b_sees_a;
 
+    PROF_ADD(pairs, 1);
     EnterCriticalSection(&first->lock);
     EnterCriticalSection(&second->lock);
-    visible = a->state == SESSION_IN_GAME && b->state == SESSION_IN_GAME && in_view(a, b);
+    visible = a->state == SESSION_IN_GAME && b->state == SESSION_IN_GAME && near_enough(a->x, a->y, b->x, b->y);
     a_sees_b = view_has(a, b->id);
     b_sees_a = view_has(b, a->id);
     if (visible) {
-        if (!a_sees_b) {
-            bit_set(a->view, b->id);
+        if (!a_sees_b && view_add(&a->view, b->id))
             send_add_object(w, a, b);
-        }
         if (!b_sees_a) {
-            bit_set(b->view, a->id);
-            send_add_object(w, b, a);
+            if (view_add(&b->view, a->id))
+                send_add_object(w, b, a);
         } else if (a_moved != NULL) {
             net_send(w, b, a_moved, (unsigned)sizeof *a_moved);
         }
     } else {
         if (a_sees_b) {
-            bit_clear(a->view, b->id);
+            view_remove(&a->view, b->id);
             send_remove_object(w, a, b->id);
         }
         if (b_sees_a) {
-            bit_clear(b->view, a->id);
+            view_remove(&b->view, a->id);
             send_remove_object(w, b, a->id);
         }
     }
     LeaveCriticalSection(&second->lock);
     LeaveCriticalSection(&first->lock);
+}
+
+/* Does player s see NPC k now? Brings s's view list, its client and the
+ * NPC's `viewers` count up to date, and wakes the NPC when s is its
+ * first viewer. `npc_moved`: the NPC's move, for s if s saw it already
+ * (NULL when the player moved). Locks: the session's, then the NPC's
+ * (an NPC's id is above every player's: the same order as pair_update). */
+static void pair_npc(struct worker *w, struct session *s, int k, const SC_MOVE_OBJECT_PACKET *npc_moved)
+{
+    struct npc *n = &npcs[k];
+    int id = opt.max_users + k;
+    int visible, sees;
+
+    PROF_ADD(pairs, 1);
+    EnterCriticalSection(&s->lock);
+    AcquireSRWLockExclusive(&n->lock);
+    visible = s->state == SESSION_IN_GAME && near_enough(s->x, s->y, n->x, n->y);
+    sees = view_has(s, id);
+    if (visible) {
+        if (!sees && view_add(&s->view, id)) {
+            n->viewers++;
+            send_add_npc(w, s, id, n->x, n->y);
+            /* Waking: only the thread whose compare-and-swap turns 0 into
+             * 1 schedules the first move; an awake NPC keeps its event. */
+            if (InterlockedCompareExchange(&n->awake, 1, 0) == 0) {
+                InterlockedIncrement(&npcs_awake);
+                timer_add(&n->move, GetTickCount64() + NPC_MOVE_MS);
+            }
+        } else if (sees && npc_moved != NULL) {
+            net_send(w, s, npc_moved, (unsigned)sizeof *npc_moved);
+        }
+    } else if (sees) {
+        view_remove(&s->view, id);
+        n->viewers--;
+        send_remove_object(w, s, id);
+    }
+    ReleaseSRWLockExclusive(&n->lock);
+    LeaveCriticalSection(&s->lock);
+}
+
+/* Player s and any object `id`, after s moved (or logged in, or left). */
+static void pair_any(struct worker *w, struct session *s, int id, const SC_MOVE_OBJECT_PACKET *s_moved)
+{
+    if (is_npc(id))
+        pair_npc(w, s, id - opt.max_users, NULL);
+    else
+        pair_update(w, s, &sessions[id], s_moved);
 }
 
 /* ------------------------------------------------------------------------
@@ -303,16 +567,17 @@ void world_login(struct worker *w, struct session *s, const char *name)
         lab_log("session %d: logged in as \"%s\" at (%d, %d)", s->id, shown, x, y);
     n = scan_near(w, x, y, s->id);
     for (int i = 0; i < n; i++)
-        pair_update(w, s, &sessions[w->nearby[i]], NULL);
+        pair_any(w, s, w->nearby[i], NULL);
+    unmark(w, n);
 }
 
 /* A move or a teleport: the new position, the mover's own answer, then
- * every pair the move may have changed: the players around the new
+ * every pair the move may have changed: the objects around the new
  * position, and those the mover saw before. */
 static void relocate(struct worker *w, struct session *s, int direction, uint32_t move_time, int teleport)
 {
     SC_MOVE_OBJECT_PACKET mv;
-    int c, n, word = 0;
+    int c, n, old_n;
 
     EnterCriticalSection(&s->lock);
     if (s->state != SESSION_IN_GAME) {
@@ -351,7 +616,7 @@ static void relocate(struct worker *w, struct session *s, int direction, uint32_
     mv.y = s->y;
     mv.move_time = move_time;
     net_send(w, s, &mv, (unsigned)sizeof mv); /* the mover's answer, always */
-    memcpy(w->old_view, s->view, (size_t)view_words * sizeof *w->old_view);
+    old_n = view_copy(w, s);
     LeaveCriticalSection(&s->lock);
 
     c = cell_of(mv.x, mv.y);
@@ -360,14 +625,15 @@ static void relocate(struct worker *w, struct session *s, int direction, uint32_
         sector_insert(s, c);
     }
     n = scan_near(w, mv.x, mv.y, s->id);
-    for (int i = 0; i < n; i++) {
-        bit_clear(w->old_view, w->nearby[i]); /* handled here, not below */
-        pair_update(w, s, &sessions[w->nearby[i]], &mv);
-    }
-    /* Seen before, not around the new position: out of view now (or
-     * changing sectors just as we looked; pair_update tells which). */
-    for (int id = pop_id(w->old_view, &word); id >= 0; id = pop_id(w->old_view, &word))
-        pair_update(w, s, &sessions[id], &mv);
+    for (int i = 0; i < n; i++)
+        pair_any(w, s, w->nearby[i], &mv);
+    /* Seen before, not around the new position (not marked by the scan):
+     * out of view now (or changing sectors just as we looked; the pair
+     * rule tells which). */
+    for (int i = 0; i < old_n; i++)
+        if (!bit_test(w->mark, w->old_view[i]))
+            pair_any(w, s, w->old_view[i], &mv);
+    unmark(w, n);
 }
 
 void world_move(struct worker *w, struct session *s, int direction, uint32_t move_time)
@@ -380,15 +646,15 @@ void world_teleport(struct worker *w, struct session *s)
     relocate(w, s, 0, 0, 1); /* answered with SC_MOVE_OBJECT, move_time 0 */
 }
 
-/* To the sender and to every player that sees the sender. One lock at a
- * time: the view list is copied, then each viewer is checked under its
- * own lock (it may have moved away meanwhile, or its slot may hold
- * another player by now). */
+/* To the sender and to every player that sees the sender (NPCs in its
+ * list are skipped: they have no client). One lock at a time: the view
+ * list is copied, then each viewer is checked under its own lock (it may
+ * have moved away meanwhile, or its slot may hold another player by now). */
 void world_chat(struct worker *w, struct session *s, const char *mess)
 {
     SC_CHAT_PACKET p;
     size_t len = 0;
-    int word = 0;
+    int n;
 
     memset(&p, 0, sizeof p);
     p.size = (uint8_t)sizeof p;
@@ -404,11 +670,14 @@ void world_chat(struct worker *w, struct session *s, const char *mess)
         return;
     }
     send_chat(w, s, &p);
-    memcpy(w->old_view, s->view, (size_t)view_words * sizeof *w->old_view);
+    n = view_copy(w, s);
     LeaveCriticalSection(&s->lock);
 
-    for (int id = pop_id(w->old_view, &word); id >= 0; id = pop_id(w->old_view, &word)) {
-        struct session *q = &sessions[id];
+    for (int i = 0; i < n; i++) {
+        struct session *q;
+        if (is_npc(w->old_view[i]))
+            continue;
+        q = &sessions[w->old_view[i]];
         EnterCriticalSection(&q->lock);
         if (q->state == SESSION_IN_GAME && view_has(q, s->id))
             send_chat(w, q, &p);
@@ -417,19 +686,128 @@ void world_chat(struct worker *w, struct session *s, const char *mess)
 }
 
 /* The player is closing (logout, disconnect, error): out of its sector,
- * out of every view. Its state is SESSION_CLOSING already, so each
- * pair_update removes the pair, and nobody can add it again. */
+ * out of every view, off every NPC's count. Its state is SESSION_CLOSING
+ * already, so each pair removes the pair, and nobody can add it again. */
 void world_leave(struct worker *w, struct session *s)
 {
-    int word = 0;
+    int n;
     if (!s->in_world)
         return;
     sector_remove(s);
     EnterCriticalSection(&s->lock);
-    memcpy(w->old_view, s->view, (size_t)view_words * sizeof *w->old_view);
+    n = view_copy(w, s);
     LeaveCriticalSection(&s->lock);
-    for (int id = pop_id(w->old_view, &word); id >= 0; id = pop_id(w->old_view, &word))
-        pair_update(w, s, &sessions[id], NULL);
+    for (int i = 0; i < n; i++)
+        pair_any(w, s, w->old_view[i], NULL);
     s->in_world = 0;
     InterlockedDecrement(&players_online);
+}
+
+/* ------------------------------------------------------------------------
+ * NPCs: the timer event
+ * --------------------------------------------------------------------- */
+
+/* n->lock held: nobody sees it any more, so no next move. */
+static void npc_sleep(struct npc *n)
+{
+    InterlockedExchange(&n->awake, 0);
+    InterlockedDecrement(&npcs_awake);
+}
+
+/* An awake NPC's move, once a second: one tile in a random direction (the
+ * opposite one when the map's edge is in the way), told to the players
+ * around it, then the next move, or sleep when nobody sees it. */
+static void npc_move(struct worker *w, int k)
+{
+    struct npc *n = &npcs[k];
+    SC_MOVE_OBJECT_PACKET mv;
+    int ox, oy, nx, ny, dx = 0, dy = 0, cnt, c;
+
+    AcquireSRWLockExclusive(&n->lock);
+    if (n->viewers == 0) { /* the last viewer left since the last move */
+        npc_sleep(n);
+        ReleaseSRWLockExclusive(&n->lock);
+        return;
+    }
+    ox = n->x;
+    oy = n->y;
+    switch (rnd(w, 4)) {
+    case DIR_UP:
+        dy = -1;
+        break;
+    case DIR_DOWN:
+        dy = 1;
+        break;
+    case DIR_LEFT:
+        dx = -1;
+        break;
+    default:
+        dx = 1;
+        break;
+    }
+    nx = ox + dx;
+    ny = oy + dy;
+    if (nx < 0 || nx >= opt.width || ny < 0 || ny >= opt.height) {
+        nx = ox - dx;
+        ny = oy - dy;
+        if (nx < 0 || nx >= opt.width || ny < 0 || ny >= opt.height) {
+            nx = ox; /* a map one tile wide: nowhere to go */
+            ny = oy;
+        }
+    }
+    n->x = (short)nx;
+    n->y = (short)ny;
+    ReleaseSRWLockExclusive(&n->lock);
+
+    if (nx != ox || ny != oy) {
+        mv.size = (uint8_t)sizeof mv;
+        mv.type = SC_MOVE_OBJECT;
+        mv.id = opt.max_users + k;
+        mv.x = (int16_t)nx;
+        mv.y = (int16_t)ny;
+        mv.move_time = 0;
+        c = cell_of(nx, ny);
+        if (c != n->sector) {
+            npc_sector_remove(n);
+            npc_sector_insert(n, c);
+        }
+        /* The players that may see it now, or may have seen it before:
+         * within range of the old or of the new position. A viewer that
+         * stands further away has moved away itself, and its own move
+         * takes care of the pair. */
+        cnt = scan_rect(w, (ox < nx ? ox : nx) - opt.range, (oy < ny ? oy : ny) - opt.range,
+                        (ox > nx ? ox : nx) + opt.range, (oy > ny ? oy : ny) + opt.range, -1, 0);
+        for (int i = 0; i < cnt; i++)
+            pair_npc(w, &sessions[w->nearby[i]], k, &mv);
+        unmark(w, cnt);
+    }
+
+    AcquireSRWLockExclusive(&n->lock);
+    if (n->viewers == 0)
+        npc_sleep(n);
+    else
+        timer_add(&n->move, GetTickCount64() + NPC_MOVE_MS);
+    ReleaseSRWLockExclusive(&n->lock);
+}
+
+void world_timer(struct worker *w, struct timer_event *e)
+{
+#ifdef GAME_PROFILE
+    LARGE_INTEGER t0, t1;
+    QueryPerformanceCounter(&t0);
+#endif
+    switch (e->kind) {
+    case TIMER_NPC_MOVE:
+        w->lazy = 1; /* what an NPC does may wait NPC_FLUSH_MS to be sent */
+        npc_move(w, e->target);
+        w->lazy = 0;
+        break;
+    case TIMER_FLUSH:
+        net_flush(&sessions[e->target]);
+        break;
+    }
+#ifdef GAME_PROFILE
+    QueryPerformanceCounter(&t1);
+    PROF_ADD(world_ticks, t1.QuadPart - t0.QuadPart);
+#endif
 }
