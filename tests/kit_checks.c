@@ -13,25 +13,6 @@
  */
 #include "tests.h"
 
-/* The repository root: the parent of the folder run_tests.exe is in. */
-static int repo_root(char *root, size_t size)
-{
-    const char *self = self_path();
-    char *slash;
-    if (strlen(self) >= size)
-        return 0;
-    memcpy(root, self, strlen(self) + 1);
-    for (int k = 0; k < 2; k++) { /* drop the file name, then build/ */
-        slash = strrchr(root, '\\');
-        if (slash == NULL)
-            slash = strrchr(root, '/');
-        if (slash == NULL)
-            return 0;
-        *slash = '\0';
-    }
-    return 1;
-}
-
 /* The levels of a Markdown file's headings ("1222"), outside code fences. */
 static int heading_levels(const char *path, char *out, size_t size)
 {

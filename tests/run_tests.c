@@ -176,6 +176,22 @@ static int find_self(void)
     return 1;
 }
 
+/* (tests.h) The repository: the parent of the folder run_tests.exe is in. */
+int repo_root(char *root, size_t size)
+{
+    char *slash;
+    if (strlen(self_dir) >= size)
+        return 0;
+    memcpy(root, self_dir, strlen(self_dir) + 1);
+    slash = strrchr(root, '\\');
+    if (slash == NULL)
+        slash = strrchr(root, '/');
+    if (slash == NULL)
+        return 0;
+    *slash = '\0';
+    return 1;
+}
+
 int file_exists(const char *path)
 {
     DWORD a = GetFileAttributesA(path);
@@ -367,18 +383,13 @@ char *read_whole(const char *path, size_t *len)
 static void check_lab_copies(void)
 {
     char root[MAX_PATH], path[MAX_PATH * 2], bad[WHY_SIZE] = "";
-    char *canon, *slash;
+    char *canon;
     size_t canon_len = 0;
     int copies = 0;
     WIN32_FIND_DATAA fd;
     HANDLE f;
-    memcpy(root, self_dir, strlen(self_dir) + 1);
-    slash = strrchr(root, '\\');
-    if (slash == NULL)
-        slash = strrchr(root, '/');
-    if (slash == NULL)
+    if (!repo_root(root, sizeof root))
         return;
-    *slash = '\0'; /* the repository: the parent of build/ */
     snprintf(path, sizeof path, "%s\\tools\\lab.h", root);
     canon = read_whole(path, &canon_len);
     if (canon == NULL)

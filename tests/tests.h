@@ -117,6 +117,8 @@ const char *self_path(void);
 /* build/NAME.exe: the program NAME next to run_tests.exe. */
 void exe_path(const char *name, char *buf, size_t bufsz);
 int file_exists(const char *path);
+/* The repository root (the parent of build/): 1, or 0 when unknown. */
+int repo_root(char *root, size_t size);
 /* A whole file, NUL-terminated (up to 64 MiB), malloc'd; NULL if unreadable. */
 char *read_whole(const char *path, size_t *len);
 
