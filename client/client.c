@@ -67,18 +67,6 @@ static int recv_exactly(SOCKET s, char *buf, int n, int *got)
     return 0;
 }
 
-static int send_all(SOCKET s, const char *p, int n)
-{
-    while (n > 0) {
-        int sent = send(s, p, n, 0);
-        if (sent == SOCKET_ERROR)
-            return WSAGetLastError();
-        p += sent;
-        n -= sent;
-    }
-    return 0;
-}
-
 static int echo_main(int argc, char **argv)
 {
     const char *host = CLIENT_DEFAULT_HOST;
@@ -150,7 +138,7 @@ static int echo_main(int argc, char **argv)
         int n = (int)strlen(line), got;
         if (n == 0 || strcmp(line, "\n") == 0 || strcmp(line, "\r\n") == 0)
             break;
-        if ((err = send_all(s, line, n)) != 0) {
+        if ((err = net_send_all(s, line, n)) != 0) {
             net_print_error("client: send", err);
             rc = 1;
             break;

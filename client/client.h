@@ -34,5 +34,7 @@ int net_resolve(const char *host, unsigned short port, struct sockaddr_in *out);
 /* Blocking connect with a time limit. Returns the socket, or
  * INVALID_SOCKET with *err set (WSAETIMEDOUT when the limit passed). */
 SOCKET net_connect(const struct sockaddr_in *to, DWORD timeout_ms, int *err);
+/* Sends all n bytes on a blocking socket. Returns 0 or the WSA error. */
+int net_send_all(SOCKET s, const char *p, int n);
 
 #endif

@@ -197,14 +197,7 @@ static unsigned __stdcall receiver(void *arg)
 
 static int send_packet(const unsigned char *p, int len)
 {
-    while (len > 0) {
-        int n = send(sock, (const char *)p, len, 0);
-        if (n == SOCKET_ERROR)
-            return -1;
-        p += n;
-        len -= n;
-    }
-    return 0;
+    return net_send_all(sock, (const char *)p, len);
 }
 
 static unsigned int send_move(int dir)

@@ -106,3 +106,16 @@ SOCKET net_connect(const struct sockaddr_in *to, DWORD timeout_ms, int *err)
     *err = 0;
     return s;
 }
+
+int net_send_all(SOCKET s, const char *p, int n)
+{
+    /* send() on a blocking socket may take less than it was given */
+    while (n > 0) {
+        int sent = send(s, p, n, 0);
+        if (sent == SOCKET_ERROR)
+            return WSAGetLastError();
+        p += sent;
+        n -= sent;
+    }
+    return 0;
+}
