@@ -177,18 +177,19 @@ static void serve(struct conn *c)
  * --------------------------------------------------------------------- */
 
 /* Runs on the Ctrl+C handler's thread while the main thread is blocked in
- * accept() or recv()/send(). A connection is woken, not closed: CancelIoEx()
- * ends the call blocked on it now (a blocking Winsock call is an I/O request
- * on the socket's handle like any other: it fails with 995), and
- * shutdown(SD_BOTH) makes the next call fail at once (WSAESHUTDOWN), so one
- * about to start cannot block either; the main thread then sees
- * lab_stopping() and closes the socket itself. The listener is the one
- * socket closed here: a cancelled accept() would miss a stop that came just
- * before it, and shutdown() does not apply to a listening socket. Closing
- * makes accept() fail now or at once (WSAEINTR on Windows, 995 under Wine);
- * the reuse hazard above shrinks to main's few instructions between reading
- * `listener` and entering accept(): one reason the later steps never block
- * there. */
+ * accept() or recv()/send(); it then sees lab_stopping() and winds down.
+ *
+ * A connection is woken, not closed: CancelIoEx() ends the call blocked on
+ * it now (a blocking Winsock call is an I/O request on the socket's handle
+ * like any other: it fails with 995), and shutdown(SD_BOTH) makes the next
+ * call fail at once (WSAESHUTDOWN), so one about to start cannot block
+ * either. The thread that serves the connection closes its socket itself.
+ * The listener is the one socket closed here: a cancelled accept() would
+ * miss a stop that came just before it, and shutdown() does not apply to a
+ * listening socket. Closing makes accept() fail now or at once (WSAEINTR on
+ * Windows, 995 under Wine); the reuse hazard above shrinks to main's few
+ * instructions between reading `listener` and entering accept(): one
+ * reason the later steps never block there. */
 static void wake(void)
 {
     EnterCriticalSection(&conns_lock);

@@ -196,18 +196,19 @@ static unsigned __stdcall client_thread(void *arg)
  * --------------------------------------------------------------------- */
 
 /* Runs on the Ctrl+C handler's thread while the other threads are blocked
- * in accept() or recv()/send(). A connection is woken, not closed:
- * CancelIoEx() ends the call blocked on it now (a blocking Winsock call is
- * an I/O request on the socket's handle like any other: it fails with 995),
- * and shutdown(SD_BOTH) makes the next call fail at once (WSAESHUTDOWN), so
- * one about to start cannot block either; each thread then sees
- * lab_stopping() and closes its socket itself. The listener is the one
- * socket closed here: a cancelled accept() would miss a stop that came just
- * before it, and shutdown() does not apply to a listening socket. Closing
- * makes accept() fail now or at once (WSAEINTR on Windows, 995 under Wine);
- * the reuse hazard above shrinks to main's few instructions between reading
- * `listener` and entering accept(): one reason the later steps never block
- * there. */
+ * in accept() or recv()/send(); each then sees lab_stopping() and winds down.
+ *
+ * A connection is woken, not closed: CancelIoEx() ends the call blocked on
+ * it now (a blocking Winsock call is an I/O request on the socket's handle
+ * like any other: it fails with 995), and shutdown(SD_BOTH) makes the next
+ * call fail at once (WSAESHUTDOWN), so one about to start cannot block
+ * either. The thread that serves the connection closes its socket itself.
+ * The listener is the one socket closed here: a cancelled accept() would
+ * miss a stop that came just before it, and shutdown() does not apply to a
+ * listening socket. Closing makes accept() fail now or at once (WSAEINTR on
+ * Windows, 995 under Wine); the reuse hazard above shrinks to main's few
+ * instructions between reading `listener` and entering accept(): one
+ * reason the later steps never block there. */
 static void wake(void)
 {
     EnterCriticalSection(&conns_lock);
@@ -260,7 +261,7 @@ int main(int argc, char **argv)
         /* SOLUTION BEGIN: Serve c on a thread of its own instead of this one: count it in
          * threads_running, start client_thread(c) with _beginthreadex reserving (not
          * committing) CLIENT_STACK bytes of stack; if that fails, take the count back, log it
-         * with lab_conn_error and conn_free(c, "closed: no thread for it"); else close the
+         * with lab_conn_error_win32 and conn_free(c, "closed: no thread for it"); else close the
          * thread handle, nobody joins it. */
         /* _beginthreadex, not CreateThread: the thread uses the C runtime
          * (printf). STACK_SIZE_PARAM_IS_A_RESERVATION makes CLIENT_STACK

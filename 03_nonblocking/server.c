@@ -76,7 +76,7 @@ static SOCKET listener = INVALID_SOCKET;
 
 /* The live connections, which the loop sweeps. Only the main thread
  * touches them: the Ctrl+C handler just sets the flag the loop polls, so
- * unlike 02 there is no lock. */
+ * there is no lock. */
 static struct conn *conns[MAX_CONNS];
 static size_t nconns;
 
@@ -106,8 +106,9 @@ static struct conn *conn_new(SOCKET s, const struct sockaddr_in *peer)
 
 static void conn_free(struct conn *c, const char *why)
 {
-    /* The last connection moves into the freed slot: O(1), and the sweep
-     * walks the array backwards, so it has visited that one already. */
+    /* The last connection moves into the freed slot: O(1), and
+     * sweep() walks the array backwards, so it has visited that one
+     * already. */
     conns[c->slot] = conns[--nconns];
     conns[c->slot]->slot = c->slot;
     closesocket(c->s); /* graceful: what we sent is still delivered */
