@@ -8,10 +8,12 @@
  * 04_select/server.c` shows the model and nothing else. Without arguments
  * this prints, for every pair of neighbouring NN_name/server.c (found in
  * the current folder), the lines a diff shows and, of those, the comment
- * lines that only re-wrap the same words: a re-wrap is not model change,
- * it is drift, and it should be zero. (Renames and reordered functions
- * cannot be told from model change by a program: read the diff.) The
- * report is for people; the exit status is 0 unless a file is missing.
+ * lines that only re-wrap the same words and the lines that changed only
+ * in white space. A re-wrap is drift and should be zero; a change of white
+ * space is drift too, unless the model moved the code into a block of its
+ * own (a loop that 05 adds around 04's recv, say). Renames and reordered
+ * functions cannot be told from model change by a program: read the diff.
+ * The report is for people; the exit status is 0 unless a file is missing.
  *
  * With --shared, every function that both files define (same name) must
  * have the same body, from its opening brace to its closing one (the
@@ -57,8 +59,8 @@ static int read_lines(const char *path, struct text *t)
         return 0;
     if (GetFileSizeEx(h, &size) && size.QuadPart < (16 << 20)) {
         t->data = (char *)malloc((size_t)size.QuadPart + 1);
-        if (t->data != NULL &&
-            (!ReadFile(h, t->data, (DWORD)size.QuadPart, &got, NULL) || (LONGLONG)got != size.QuadPart)) {
+        if (t->data != NULL && (!ReadFile(h, t->data, (DWORD)size.QuadPart, &got, NULL) ||
+                                (LONGLONG)got != size.QuadPart)) {
             free(t->data);
             t->data = NULL;
         }
@@ -164,9 +166,47 @@ static size_t rewrapped(const struct text *a, size_t a0, size_t a1, const struct
     return out;
 }
 
-/* Lines changed (removed plus added) and comment re-wrap lines. */
+/* Do two lines differ only in spaces and tabs (re-indented, re-spaced)? */
+static int same_but_space(const char *x, const char *y)
+{
+    for (;;) {
+        while (*x == ' ' || *x == '\t')
+            x++;
+        while (*y == ' ' || *y == '\t')
+            y++;
+        if (*x != *y)
+            return 0;
+        if (*x == '\0')
+            return 1;
+        x++;
+        y++;
+    }
+}
+
+/* In one hunk: lines removed that come back changed only in white space,
+ * each paired with one added line. Returns how many lines (both sides). */
+static size_t respaced(const struct text *a, size_t a0, size_t a1, const struct text *b,
+                       size_t b0, size_t b1)
+{
+    size_t out = 0;
+    unsigned char used[4096];
+    if (b1 - b0 > sizeof used)
+        return 0;
+    memset(used, 0, b1 - b0);
+    for (size_t i = a0; i < a1; i++)
+        for (size_t j = b0; j < b1; j++)
+            if (!used[j - b0] && a->line[i][0] != '\0' && same_but_space(a->line[i], b->line[j])) {
+                used[j - b0] = 1;
+                out += 2;
+                break;
+            }
+    return out;
+}
+
+/* Lines changed (removed plus added), comment re-wrap lines, and lines
+ * that changed only in white space. */
 static void diff_counts(const struct text *a, const struct text *b, size_t *changed,
-                        size_t *rewrap)
+                        size_t *rewrap, size_t *space)
 {
     size_t n = a->nlines, m = b->nlines, i = 0, j = 0;
     /* lcs[i][j]: length of the common subsequence of a[i..] and b[j..] */
@@ -179,7 +219,7 @@ static void diff_counts(const struct text *a, const struct text *b, size_t *chan
             LCS(x, y) = strcmp(a->line[x], b->line[y]) == 0
                             ? LCS(x + 1, y + 1) + 1
                             : (LCS(x + 1, y) > LCS(x, y + 1) ? LCS(x + 1, y) : LCS(x, y + 1));
-    *changed = *rewrap = 0;
+    *changed = *rewrap = *space = 0;
     while (i < n || j < m) {
         size_t i0 = i, j0 = j;
         /* a hunk: everything up to the next line the two have in common */
@@ -192,6 +232,7 @@ static void diff_counts(const struct text *a, const struct text *b, size_t *chan
         }
         *changed += (i - i0) + (j - j0);
         *rewrap += rewrapped(a, i0, i, b, j0, j);
+        *space += respaced(a, i0, i, b, j0, j);
         if (i < n && j < m) {
             i++;
             j++;
@@ -211,7 +252,7 @@ static int neighbour_diffs(void)
     WIN32_FIND_DATAA fd;
     HANDLE f = FindFirstFileA("*", &fd);
     char *step[32];
-    size_t nsteps = 0, total_changed = 0, total_rewrap = 0;
+    size_t nsteps = 0, total_changed = 0, total_rewrap = 0, total_space = 0;
     if (f != INVALID_HANDLE_VALUE) {
         do {
             const char *s = fd.cFileName;
@@ -234,26 +275,28 @@ static int neighbour_diffs(void)
         return 2;
     }
     qsort(step, nsteps, sizeof step[0], cmp_names);
-    printf("%-48s %8s %17s\n", "neighbour diff (server.c)", "changed", "comment re-wraps");
+    printf("%-48s %8s %17s %12s\n", "neighbour diff (server.c)", "changed", "comment re-wraps",
+           "white space");
     for (size_t k = 0; k + 1 < nsteps; k++) {
         struct text a, b;
         char pa[MAX_PATH], pb[MAX_PATH], pair[96];
-        size_t changed, rewrap;
+        size_t changed, rewrap, space;
         snprintf(pa, sizeof pa, "%s/server.c", step[k]);
         snprintf(pb, sizeof pb, "%s/server.c", step[k + 1]);
         if (!read_lines(pa, &a) || !read_lines(pb, &b)) {
             fprintf(stderr, "stepdiff: cannot read %s or %s\n", pa, pb);
             return 2;
         }
-        diff_counts(&a, &b, &changed, &rewrap);
+        diff_counts(&a, &b, &changed, &rewrap, &space);
         snprintf(pair, sizeof pair, "%s - %s", step[k], step[k + 1]);
-        printf("%-48s %8zu %17zu\n", pair, changed, rewrap);
+        printf("%-48s %8zu %17zu %12zu\n", pair, changed, rewrap, space);
         total_changed += changed;
         total_rewrap += rewrap;
+        total_space += space;
         free_lines(&a);
         free_lines(&b);
     }
-    printf("%-48s %8zu %17zu\n", "total", total_changed, total_rewrap);
+    printf("%-48s %8zu %17zu %12zu\n", "total", total_changed, total_rewrap, total_space);
     for (size_t k = 0; k < nsteps; k++)
         free(step[k]);
     fflush(stdout);
