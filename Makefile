@@ -7,6 +7,7 @@
 #   make 04_select    build one step (likewise client, run_tests, 10_game_server)
 #   make test         build, then run the test suite (under Wine on Linux)
 #   make compare      run the comparison (client.exe compare; results in build/)
+#   make diffs        per pair of neighbouring steps: lines changed, comment re-wraps
 #   make handout STEP=04_select   the step as an assignment, in build/handouts/
 #   make handouts     every step's handout, each compiled: they must all build
 #   make clean
@@ -26,7 +27,7 @@ STEPS   := 01_blocking 02_thread_per_client 03_nonblocking 04_select 05_wsaasync
 PRESENT := $(foreach s,$(STEPS),$(if $(wildcard $(s)/*.c),$(s)))
 PROGS   := $(PRESENT) client run_tests handout_tool
 
-.PHONY: default all test compare handout handouts clean toolchain check-lab sync-lab $(PROGS)
+.PHONY: default all test compare handout handouts clean toolchain check-lab sync-lab diffs $(PROGS)
 default: all compare
 all: $(PROGS)
 
@@ -55,6 +56,15 @@ $(BUILD)/handout.exe: tools/handout.c | toolchain
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
 
+$(BUILD)/stepdiff.exe: tools/stepdiff.c | toolchain
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
+
+# make diffs: how far neighbouring steps drifted (tools/stepdiff.c). A diff
+# of two neighbours should show the model and nothing else.
+diffs: $(BUILD)/stepdiff.exe
+	@$(RUN) $(BUILD)/stepdiff.exe
+
 # make handout STEP=04_select [OUT=dir]: the step with its solution regions
 # replaced by TODOs, ready to hand out (default OUT: build/handouts).
 OUT := $(BUILD)/handouts
@@ -80,12 +90,15 @@ $(HANDOUT_EXES): $(OUT)/%.exe: $$(wildcard %/*.c %/*.h) $(BUILD)/handout.exe | t
 
 # Every step folder carries a byte-for-byte copy of tools/lab.h.
 LAB_COPIES := $(foreach s,$(filter-out 10_game_server,$(PRESENT)),$(s)/lab.h)
-check-lab:
+# 10_game_server/common.c is no copy but shares functions with lab.h: the
+# ones both define must have the same body (stepdiff --shared).
+check-lab: $(BUILD)/stepdiff.exe
 	@for f in $(LAB_COPIES); do cmp -s tools/lab.h $$f || { echo "$$f differs from tools/lab.h (run make sync-lab)"; exit 1; }; done
+	@$(RUN) $(BUILD)/stepdiff.exe --shared tools/lab.h 10_game_server/common.c
 sync-lab:
 	@for f in $(LAB_COPIES); do cp tools/lab.h $$f; done
 
-test: all check-lab handouts
+test: all check-lab handouts diffs
 	@$(RUN) $(BUILD)/run_tests.exe
 
 # Options go through COMPARE, e.g. make compare COMPARE="--steps 4,9 -d 2"

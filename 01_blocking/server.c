@@ -25,8 +25,8 @@
  * next step's job).
  *
  * Build (alone, from this folder):
- *   cl /nologo /W4 /WX server.c ws2_32.lib
- *   x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -O2 -o 01_blocking.exe server.c -lws2_32
+ *   cl /nologo /W4 /WX /DWIN32_LEAN_AND_MEAN /D_WIN32_WINNT=0x0601 server.c ws2_32.lib
+ *   x86_64-w64-mingw32-gcc -std=c11 -O2 -Wall -Wextra -Werror -DWIN32_LEAN_AND_MEAN -D_WIN32_WINNT=0x0601 -o 01_blocking.exe server.c -lws2_32
  * Run:
  *   01_blocking.exe -p 40100      and in other consoles:  client.exe -p 40100
  *
@@ -52,10 +52,11 @@ struct conn {
 static struct lab_options opt;
 static SOCKET listener = INVALID_SOCKET;
 
-/* The live connection, so that Ctrl+C can close it from the handler
- * thread. The lock keeps the handler and the serving thread from closing
- * the same socket twice (a socket handle, like any handle, may be reused
- * by the next socket as soon as it is closed). */
+/* The live connection, so that Ctrl+C can wake it from the handler
+ * thread. Only the serving thread closes its socket; the lock keeps the
+ * handler from touching a socket that is being closed (a socket handle,
+ * like any handle, may be reused by the next socket as soon as it is
+ * closed, and the handler would then shut down a stranger). */
 static CRITICAL_SECTION conns_lock;
 static struct conn *live;
 
@@ -73,7 +74,7 @@ static struct conn *conn_new(SOCKET s, const struct sockaddr_in *peer)
     EnterCriticalSection(&conns_lock);
     if (lab_stopping()) {
         /* accepted just as Ctrl+C came: wake() has already run and would
-         * never close this one, so do not start serving it */
+         * never wake this one, so do not start serving it */
         LeaveCriticalSection(&conns_lock);
         closesocket(s);
         free(c);
@@ -89,17 +90,15 @@ static void conn_free(struct conn *c, const char *why)
 {
     EnterCriticalSection(&conns_lock);
     live = NULL;
-    if (c->s != INVALID_SOCKET)
-        closesocket(c->s); /* graceful: what we sent is still delivered */
-    c->s = INVALID_SOCKET;
     LeaveCriticalSection(&conns_lock);
+    closesocket(c->s); /* graceful: what we sent is still delivered */
     lab_log("conn %ld: %s, %llu bytes echoed", c->id, why, c->echoed);
     free(c);
 }
 
 /* A failed recv/send ends that connection only. A reset is the peer's
- * business, not an error of ours; a call failing because Ctrl+C closed the
- * socket is the shutdown, not an error either. */
+ * business, not an error of ours; a call failing because Ctrl+C shut the
+ * socket down is the shutdown, not an error either. */
 static void conn_fail(struct conn *c, const char *call, int err)
 {
     if (lab_stopping()) {
@@ -146,14 +145,16 @@ static void serve(struct conn *c)
 {
     for (;;) {
         /* SOLUTION BEGIN: Receive into c->buf and send back what arrived with send_all():
-         * recv() returning 0 means the client half-closed (conn_free(c, "closed by peer") and
-         * return); on a failed recv() or send_all(), conn_fail(c, "recv" or "send", err) and
-         * return; log "conn %ld: %d bytes" unless opt.quiet. */
+         * recv() returning 0 means the client half-closed (conn_free(c, "closed by peer"), or
+         * "closed at shutdown" once lab_stopping(), and return); on a failed recv() or
+         * send_all(), conn_fail(c, "recv" or "send", err) and return; log "conn %ld: %d bytes"
+         * unless opt.quiet. */
         int n = recv(c->s, c->buf, (int)sizeof c->buf, 0);
         if (n == 0) {
-            /* The client half-closed (shutdown send, or closesocket). We
-             * owe nothing: each piece went back before the next recv. */
-            conn_free(c, "closed by peer");
+            /* The client half-closed (shutdown send, or closesocket), or
+             * Ctrl+C shut the socket down. We owe nothing: each piece went
+             * back before the next recv. */
+            conn_free(c, lab_stopping() ? "closed at shutdown" : "closed by peer");
             return;
         }
         if (n == SOCKET_ERROR) {
@@ -176,18 +177,28 @@ static void serve(struct conn *c)
  * --------------------------------------------------------------------- */
 
 /* Runs on the Ctrl+C handler's thread while the main thread is blocked in
- * accept() or recv()/send(). Closing a socket from another thread makes
- * the blocked call fail (WSAEINTR on Windows, 995 under Wine); the main
- * thread then sees lab_stopping() and winds down. */
+ * accept() or recv()/send(); it then sees lab_stopping() and winds down.
+ *
+ * A connection is woken, not closed: CancelIoEx() ends the call blocked on
+ * it now (a blocking Winsock call is an I/O request on the socket's handle
+ * like any other: it fails with 995), and shutdown(SD_BOTH) makes the next
+ * call fail at once (WSAESHUTDOWN), so one about to start cannot block
+ * either. The thread that serves the connection closes its socket itself.
+ * The listener is the one socket closed here: a cancelled accept() would
+ * miss a stop that came just before it, and shutdown() does not apply to a
+ * listening socket. Closing makes accept() fail now or at once (WSAEINTR on
+ * Windows, 995 under Wine); the reuse hazard above shrinks to main's few
+ * instructions between reading `listener` and entering accept(): one
+ * reason the later steps never block there. */
 static void wake(void)
 {
     EnterCriticalSection(&conns_lock);
     if (listener != INVALID_SOCKET)
         closesocket(listener);
     listener = INVALID_SOCKET;
-    if (live != NULL && live->s != INVALID_SOCKET) {
-        closesocket(live->s);
-        live->s = INVALID_SOCKET;
+    if (live != NULL) {
+        shutdown(live->s, SD_BOTH);
+        CancelIoEx((HANDLE)live->s, NULL);
     }
     LeaveCriticalSection(&conns_lock);
 }

@@ -25,8 +25,8 @@
  * way), timeouts, IPv6.
  *
  * Build (alone, from this folder):
- *   cl /nologo /W4 /WX server.c ws2_32.lib
- *   x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -O2 -o 02_thread_per_client.exe server.c -lws2_32
+ *   cl /nologo /W4 /WX /DWIN32_LEAN_AND_MEAN /D_WIN32_WINNT=0x0601 server.c ws2_32.lib
+ *   x86_64-w64-mingw32-gcc -std=c11 -O2 -Wall -Wextra -Werror -DWIN32_LEAN_AND_MEAN -D_WIN32_WINNT=0x0601 -o 02_thread_per_client.exe server.c -lws2_32
  * Run:
  *   02_thread_per_client.exe -p 40100      and in other consoles:  client.exe -p 40100
  *
@@ -58,10 +58,11 @@ struct conn {
 static struct lab_options opt;
 static SOCKET listener = INVALID_SOCKET;
 
-/* The live connections, so that Ctrl+C can close them from the handler
- * thread. The lock keeps the handler and a client thread from closing the
- * same socket twice (a socket handle, like any handle, may be reused by
- * the next socket as soon as it is closed). */
+/* The live connections, so that Ctrl+C can wake them from the handler
+ * thread. Only the serving thread closes its socket; the lock keeps the
+ * handler from touching a socket that is being closed (a socket handle,
+ * like any handle, may be reused by the next socket as soon as it is
+ * closed, and the handler would then shut down a stranger). */
 static CRITICAL_SECTION conns_lock;
 static struct conn *live;
 
@@ -85,7 +86,7 @@ static struct conn *conn_new(SOCKET s, const struct sockaddr_in *peer)
     EnterCriticalSection(&conns_lock);
     if (lab_stopping()) {
         /* accepted just as Ctrl+C came: wake() has already run and would
-         * never close this one, so do not start serving it */
+         * never wake this one, so do not start serving it */
         LeaveCriticalSection(&conns_lock);
         closesocket(s);
         free(c);
@@ -109,17 +110,15 @@ static void conn_free(struct conn *c, const char *why)
         live = c->next;
     if (c->next != NULL)
         c->next->prev = c->prev;
-    if (c->s != INVALID_SOCKET)
-        closesocket(c->s); /* graceful: what we sent is still delivered */
-    c->s = INVALID_SOCKET;
     LeaveCriticalSection(&conns_lock);
+    closesocket(c->s); /* graceful: what we sent is still delivered */
     lab_log("conn %ld: %s, %llu bytes echoed", c->id, why, c->echoed);
     free(c);
 }
 
 /* A failed recv/send ends that connection only. A reset is the peer's
- * business, not an error of ours; a call failing because Ctrl+C closed the
- * socket is the shutdown, not an error either. */
+ * business, not an error of ours; a call failing because Ctrl+C shut the
+ * socket down is the shutdown, not an error either. */
 static void conn_fail(struct conn *c, const char *call, int err)
 {
     if (lab_stopping()) {
@@ -163,9 +162,10 @@ static void serve(struct conn *c)
     for (;;) {
         int n = recv(c->s, c->buf, (int)sizeof c->buf, 0);
         if (n == 0) {
-            /* The client half-closed (shutdown send, or closesocket). We
-             * owe nothing: each piece went back before the next recv. */
-            conn_free(c, "closed by peer");
+            /* The client half-closed (shutdown send, or closesocket), or
+             * Ctrl+C shut the socket down. We owe nothing: each piece went
+             * back before the next recv. */
+            conn_free(c, lab_stopping() ? "closed at shutdown" : "closed by peer");
             return;
         }
         if (n == SOCKET_ERROR) {
@@ -196,9 +196,19 @@ static unsigned __stdcall client_thread(void *arg)
  * --------------------------------------------------------------------- */
 
 /* Runs on the Ctrl+C handler's thread while the other threads are blocked
- * in accept() or recv()/send(). Closing a socket from another thread makes
- * the blocked call fail (WSAEINTR on Windows, 995 under Wine); each thread
- * then sees lab_stopping() and winds down. */
+ * in accept() or recv()/send(); each then sees lab_stopping() and winds down.
+ *
+ * A connection is woken, not closed: CancelIoEx() ends the call blocked on
+ * it now (a blocking Winsock call is an I/O request on the socket's handle
+ * like any other: it fails with 995), and shutdown(SD_BOTH) makes the next
+ * call fail at once (WSAESHUTDOWN), so one about to start cannot block
+ * either. The thread that serves the connection closes its socket itself.
+ * The listener is the one socket closed here: a cancelled accept() would
+ * miss a stop that came just before it, and shutdown() does not apply to a
+ * listening socket. Closing makes accept() fail now or at once (WSAEINTR on
+ * Windows, 995 under Wine); the reuse hazard above shrinks to main's few
+ * instructions between reading `listener` and entering accept(): one
+ * reason the later steps never block there. */
 static void wake(void)
 {
     EnterCriticalSection(&conns_lock);
@@ -206,10 +216,8 @@ static void wake(void)
         closesocket(listener);
     listener = INVALID_SOCKET;
     for (struct conn *c = live; c != NULL; c = c->next) {
-        if (c->s != INVALID_SOCKET) {
-            closesocket(c->s);
-            c->s = INVALID_SOCKET;
-        }
+        shutdown(c->s, SD_BOTH);
+        CancelIoEx((HANDLE)c->s, NULL);
     }
     LeaveCriticalSection(&conns_lock);
 }
@@ -225,7 +233,7 @@ int main(int argc, char **argv)
     InitializeCriticalSection(&conns_lock);
     all_done = CreateEventW(NULL, TRUE, FALSE, NULL);
     if (all_done == NULL)
-        lab_fatal("CreateEvent", (int)GetLastError());
+        lab_fatal_win32("CreateEvent", GetLastError());
     listener = lab_listen(&opt, 0);
     lab_on_stop(wake);
     lab_ready(&opt, MODEL);
@@ -253,7 +261,7 @@ int main(int argc, char **argv)
         /* SOLUTION BEGIN: Serve c on a thread of its own instead of this one: count it in
          * threads_running, start client_thread(c) with _beginthreadex reserving (not
          * committing) CLIENT_STACK bytes of stack; if that fails, take the count back, log it
-         * with lab_conn_error and conn_free(c, "closed: no thread for it"); else close the
+         * with lab_conn_error_win32 and conn_free(c, "closed: no thread for it"); else close the
          * thread handle, nobody joins it. */
         /* _beginthreadex, not CreateThread: the thread uses the C runtime
          * (printf). STACK_SIZE_PARAM_IS_A_RESERVATION makes CLIENT_STACK
@@ -263,7 +271,7 @@ int main(int argc, char **argv)
                                       STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
         if (th == 0) {
             InterlockedDecrement(&threads_running);
-            lab_conn_error(c->id, "_beginthreadex", (int)GetLastError());
+            lab_conn_error_win32(c->id, "_beginthreadex", GetLastError());
             conn_free(c, "closed: no thread for it");
             continue;
         }

@@ -27,7 +27,7 @@
  * closed at once, with a log line. A connection is not read while its
  * echo is owed, so a client that sends without reading stops being read
  * once the kernel's buffers are full: backpressure, and memory stays at
- * one buffer per client. At most ACCEPTS_PER_SWEEP connections are
+ * one buffer per client. At most ACCEPTS_PER_ROUND connections are
  * accepted per sweep, so that a burst of new clients cannot keep the
  * connected ones waiting.
  *
@@ -35,8 +35,8 @@
  * 04's), timeouts, IPv6.
  *
  * Build (alone, from this folder):
- *   cl /nologo /W4 /WX server.c ws2_32.lib
- *   x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -O2 -o 03_nonblocking.exe server.c -lws2_32
+ *   cl /nologo /W4 /WX /DWIN32_LEAN_AND_MEAN /D_WIN32_WINNT=0x0601 server.c ws2_32.lib
+ *   x86_64-w64-mingw32-gcc -std=c11 -O2 -Wall -Wextra -Werror -DWIN32_LEAN_AND_MEAN -D_WIN32_WINNT=0x0601 -o 03_nonblocking.exe server.c -lws2_32
  * Run:
  *   03_nonblocking.exe -p 40100      and in other consoles:  client.exe -p 40100
  *   (and watch the server's CPU use in Task Manager, with and without clients)
@@ -53,9 +53,9 @@
 #define MAX_CONNS 1024
 
 /* accept() is drained until WSAEWOULDBLOCK, but at most this many per
- * sweep: a burst of a thousand connecting clients would otherwise keep the
- * loop accepting while the connected clients wait for their turn. */
-#define ACCEPTS_PER_SWEEP 64
+ * round: a burst of connecting clients would otherwise keep the loop
+ * accepting while the connected clients wait for their turn. */
+#define ACCEPTS_PER_ROUND 64
 
 /* ------------------------------------------------------------------------
  * Connections
@@ -76,7 +76,7 @@ static SOCKET listener = INVALID_SOCKET;
 
 /* The live connections, which the loop sweeps. Only the main thread
  * touches them: the Ctrl+C handler just sets the flag the loop polls, so
- * unlike 02 there is no lock. */
+ * there is no lock. */
 static struct conn *conns[MAX_CONNS];
 static size_t nconns;
 
@@ -106,8 +106,9 @@ static struct conn *conn_new(SOCKET s, const struct sockaddr_in *peer)
 
 static void conn_free(struct conn *c, const char *why)
 {
-    /* The last connection moves into the freed slot: O(1), and the sweep
-     * walks the array backwards, so it has visited that one already. */
+    /* The last connection moves into the freed slot: O(1), and
+     * sweep() walks the array backwards, so it has visited that one
+     * already. */
     conns[c->slot] = conns[--nconns];
     conns[c->slot]->slot = c->slot;
     closesocket(c->s); /* graceful: what we sent is still delivered */
@@ -191,10 +192,10 @@ static void on_writable(struct conn *c)
     /* SOLUTION END: conn_fail(c, "on_writable (a TODO)", WSAEOPNOTSUPP); */
 }
 
-/* Accepts what waits in the backlog, up to ACCEPTS_PER_SWEEP. */
+/* Accepts what waits in the backlog, up to ACCEPTS_PER_ROUND. */
 static void accept_new(void)
 {
-    for (int tries = 0; tries < ACCEPTS_PER_SWEEP; tries++) {
+    for (int tries = 0; tries < ACCEPTS_PER_ROUND; tries++) {
         struct sockaddr_in peer;
         int peer_len = (int)sizeof peer;
         u_long nonblocking = 1;
@@ -224,11 +225,11 @@ static void accept_new(void)
     }
 }
 
-/* One pass over every socket. Nothing says which one is ready, so each is
- * asked: a client it owes bytes is tried for sending, the others for
- * receiving, then the listener for new clients. Walks backwards because
- * conn_free() fills the freed slot with the last connection, which this
- * walk has already visited. */
+/* One round of the loop, a sweep: a pass over every socket. Nothing says
+ * which one is ready, so each is asked: a client it owes bytes is tried
+ * for sending, the others for receiving, then the listener for new
+ * clients. Walks backwards because conn_free() fills the freed slot with
+ * the last connection, which this walk has already visited. */
 static void sweep(void)
 {
     for (size_t i = nconns; i-- > 0;) {

@@ -33,8 +33,8 @@
  * timeouts, IPv6.
  *
  * Build (alone, from this folder):
- *   cl /nologo /W4 /WX server.c ws2_32.lib
- *   x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -O2 -o 04_select.exe server.c -lws2_32
+ *   cl /nologo /W4 /WX /DWIN32_LEAN_AND_MEAN /D_WIN32_WINNT=0x0601 server.c ws2_32.lib
+ *   x86_64-w64-mingw32-gcc -std=c11 -O2 -Wall -Wextra -Werror -DWIN32_LEAN_AND_MEAN -D_WIN32_WINNT=0x0601 -o 04_select.exe server.c -lws2_32
  *   (add /DFD_SETSIZE=1024 or -DFD_SETSIZE=1024 for more clients)
  * Run:
  *   04_select.exe -p 40100      and in other consoles:  client.exe -p 40100

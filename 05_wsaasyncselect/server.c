@@ -39,8 +39,8 @@
  * than one thread; timeouts; IPv6.
  *
  * Build (alone, from this folder):
- *   cl /nologo /W4 /WX server.c ws2_32.lib user32.lib
- *   x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -O2 -o 05_wsaasyncselect.exe server.c -lws2_32 -luser32
+ *   cl /nologo /W4 /WX /DWIN32_LEAN_AND_MEAN /D_WIN32_WINNT=0x0601 server.c ws2_32.lib user32.lib
+ *   x86_64-w64-mingw32-gcc -std=c11 -O2 -Wall -Wextra -Werror -DWIN32_LEAN_AND_MEAN -D_WIN32_WINNT=0x0601 -o 05_wsaasyncselect.exe server.c -lws2_32 -luser32
  * Run:
  *   05_wsaasyncselect.exe -p 40100      and in other consoles:  client.exe -p 40100
  *
@@ -276,7 +276,7 @@ static void pause_accepting(void)
         lab_error("WSAAsyncSelect", WSAGetLastError());
     accept_resume_at = GetTickCount64() + ACCEPT_RETRY_MS;
     if (SetTimer(msg_window, ACCEPT_RETRY_TIMER, ACCEPT_RETRY_MS, NULL) == 0) {
-        lab_error("SetTimer", (int)GetLastError());
+        lab_error_win32("SetTimer", GetLastError());
         accept_resume_at = 1; /* better a spin than a server that never accepts */
     }
 }
@@ -414,11 +414,11 @@ static HWND create_msg_window(void)
     wc.hInstance = GetModuleHandleW(NULL);
     wc.lpszClassName = L"lab_echo_server";
     if (RegisterClassExW(&wc) == 0)
-        lab_fatal("RegisterClassEx", (int)GetLastError());
+        lab_fatal_win32("RegisterClassEx", GetLastError());
     w = CreateWindowExW(0, wc.lpszClassName, L"", 0, 0, 0, 0, 0, HWND_MESSAGE, NULL,
                         wc.hInstance, NULL);
     if (w == NULL)
-        lab_fatal("CreateWindowEx", (int)GetLastError());
+        lab_fatal_win32("CreateWindowEx", GetLastError());
     return w;
 }
 
@@ -428,13 +428,15 @@ static HWND create_msg_window(void)
 
 /* Runs on the Ctrl+C handler's thread. The connections belong to the
  * window's thread, so this only posts a message; it joins the queue behind
- * the network events already there. PostMessage() fails when the queue is
- * full (10,000 posted messages); the window's thread is emptying it, so
- * try again shortly. */
+ * the network events already there. PostMessage() can fail: when the queue
+ * is full (10,000 posted messages, ERROR_NOT_ENOUGH_QUOTA), and for causes
+ * Microsoft does not list (a desktop heap out of memory). A lost message
+ * would leave an idle loop asleep in GetMessage() for good, so try again,
+ * whatever the error, until it is posted or the window is gone (main()
+ * destroys it only after the loop has ended). */
 static void wake(void)
 {
-    while (!PostMessageW(msg_window, WM_LAB_STOP, 0, 0) &&
-           GetLastError() == ERROR_NOT_ENOUGH_QUOTA)
+    while (!PostMessageW(msg_window, WM_LAB_STOP, 0, 0) && IsWindow(msg_window))
         Sleep(10);
 }
 
@@ -462,7 +464,7 @@ int main(int argc, char **argv)
         if (r == -1) {
             /* Only for a bad window handle or pointer, which cannot
              * happen here; stopping beats retrying a lasting error. */
-            lab_error("GetMessage", (int)GetLastError());
+            lab_error_win32("GetMessage", GetLastError());
             break;
         }
         if (r == 0)

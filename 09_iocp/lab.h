@@ -19,6 +19,17 @@
 #ifndef LAB_H
 #define LAB_H
 
+/* The header's build lines pass these; set them here too, before the first
+ * Windows header, so that a folder compiled with a bare command line (or a
+ * toolchain whose default target is older) still sees inet_ntop and the
+ * other Vista-and-later calls. 0x0601 is Windows 7. */
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#ifndef _WIN32_WINNT
+#define _WIN32_WINNT 0x0601
+#endif
+
 #include <winsock2.h>
 #include <ws2tcpip.h>
 #include <windows.h>
@@ -120,6 +131,32 @@ static LAB_INLINE void lab_fatal(const char *call, int err)
     exit(1);
 }
 
+/* The same three for a Win32 call (CreateEvent, CreateThread, SetTimer...),
+ * whose error comes from GetLastError(): "CALL failed: error N: text".
+ * Both families share FormatMessage's table, but a number means something
+ * else in each (GetLastError 8 is ERROR_NOT_ENOUGH_MEMORY, no Winsock code),
+ * so the line says which family the number is from. */
+static LAB_INLINE void lab_error_win32(const char *call, DWORD err)
+{
+    char text[256];
+    fprintf(stderr, "%s failed: error %lu: %s\n", call, err,
+            lab_err_text((int)err, text, sizeof text));
+    fflush(stderr);
+}
+
+static LAB_INLINE void lab_conn_error_win32(long id, const char *call, DWORD err)
+{
+    char text[256];
+    lab_log("conn %ld: %s failed: error %lu: %s", id, call, err,
+            lab_err_text((int)err, text, sizeof text));
+}
+
+static LAB_INLINE void lab_fatal_win32(const char *call, DWORD err)
+{
+    lab_error_win32(call, err);
+    exit(1);
+}
+
 /* "a.b.c.d:port" of an IPv4 socket address. */
 static LAB_INLINE const char *lab_addr_str(const struct sockaddr_in *sa, char *buf, size_t size)
 {
@@ -131,11 +168,16 @@ static LAB_INLINE const char *lab_addr_str(const struct sockaddr_in *sa, char *b
 }
 
 /* Is this error just "the peer went away"? Such a close is not an error of
- * the server: it is logged as a reset and costs only that connection. */
+ * the server: it is logged as a reset and costs only that connection.
+ * The echo steps pass WSA codes (07 to 09 translate a failed completion
+ * with WSAGetOverlappedResult); the Win32 codes a completion port reports
+ * for the same events (64 for a reset, 1236 for an aborted connection,
+ * 121 for a timeout) are here too, for code that passes GetLastError(). */
 static LAB_INLINE int lab_is_peer_gone(int err)
 {
     return err == WSAECONNRESET || err == WSAECONNABORTED || err == WSAENETRESET ||
-           err == WSAESHUTDOWN || err == WSAETIMEDOUT;
+           err == WSAESHUTDOWN || err == WSAETIMEDOUT || err == ERROR_NETNAME_DELETED ||
+           err == ERROR_CONNECTION_ABORTED || err == ERROR_SEM_TIMEOUT;
 }
 
 /* accept() failed because that one client went away while it waited in
@@ -319,9 +361,13 @@ static LAB_INLINE BOOL WINAPI lab_ctrl_handler(DWORD type)
         }
         /* For CTRL_CLOSE_EVENT and the others Windows ends the process as
          * soon as this returns: give the server time to close its sockets
-         * and print the summary. 10 s is below the 5 to 20 s Windows
-         * grants a closing console before it kills the process anyway. */
-        WaitForSingleObject(lab_done_event, 10000);
+         * and print the summary. Windows itself waits at most 5 s for a
+         * closing console (20 s at logoff or shutdown, which only services
+         * see), per the HandlerRoutine documentation, then ends the
+         * process anyway; so a wait longer than 5 s buys nothing there.
+         * Ctrl+C and Ctrl+Break have no such limit and do not end the
+         * process: main goes on after this returns. */
+        WaitForSingleObject(lab_done_event, 5000);
         return TRUE;
     default:
         return FALSE;
@@ -337,9 +383,9 @@ static LAB_INLINE void lab_on_stop(void (*wake)(void))
     lab_stop_event = CreateEventW(NULL, TRUE, FALSE, NULL);
     lab_done_event = CreateEventW(NULL, TRUE, FALSE, NULL);
     if (lab_stop_event == NULL || lab_done_event == NULL)
-        lab_fatal("CreateEvent", (int)GetLastError());
+        lab_fatal_win32("CreateEvent", GetLastError());
     if (!SetConsoleCtrlHandler(lab_ctrl_handler, TRUE))
-        lab_fatal("SetConsoleCtrlHandler", (int)GetLastError());
+        lab_fatal_win32("SetConsoleCtrlHandler", GetLastError());
 }
 
 static LAB_INLINE int lab_stopping(void)

@@ -21,12 +21,18 @@
  * the stream for each call, and the whole line is one call. */
 void lab_log(const char *fmt, ...)
 {
-    char line[512];
+    char line[1024];
     va_list ap;
+    int n;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    n = vsnprintf(line, sizeof line - 1, fmt, ap);
     va_end(ap);
-    fprintf(stdout, "%s\n", line);
+    if (n < 0)
+        return;
+    if ((size_t)n > sizeof line - 2)
+        n = (int)(sizeof line - 2); /* truncated: keep the newline */
+    line[n++] = '\n';
+    fwrite(line, 1, (size_t)n, stdout);
     fflush(stdout);
 }
 

@@ -967,10 +967,10 @@ static enum result case_port_in_use(struct ctx *c)
  * blocking one in another thread or an overlapped one, when the socket is
  * closed. Wine 8 does neither (measured): closesocket and shutdown leave a
  * blocking send() blocked (CancelSynchronousIo too) and a pending
- * overlapped WSASend pending; only CancelIoEx completes the latter (with
- * 995). So under Wine a server of the overlapped steps must cancel before
- * it closes, and a blocking-send step (01, 02) cannot stop at all in this
- * situation: for those the case is a SKIP under Wine, with that reason.
+ * overlapped WSASend pending; only CancelIoEx ends either (with 995: a
+ * blocking send is an I/O request on the socket's handle too). So under
+ * Wine a server must cancel before it closes; 01 and 02 cancel from their
+ * Ctrl+C handler, and a blocking-send server that only closes fails here.
  * --------------------------------------------------------------------- */
 
 static char break_unavailable[WHY_SIZE]; /* set once Wine refused it */
@@ -991,10 +991,6 @@ static enum result stop_case(struct ctx *c, DWORD event, int stalled)
     int err = 0, i;
     if (event == CTRL_BREAK_EVENT && break_unavailable[0])
         return skip(c, "%s", break_unavailable);
-    if (stalled && c->step->blocking_send && under_wine())
-        return skip(c, "Wine 8 cannot end a send() blocked on a client that does not read "
-                       "(closesocket, shutdown, CancelSynchronousIo from another thread leave "
-                       "it blocked), so a blocking-send server cannot stop here; runs on Windows");
     for (i = 0; i < 3; i++)
         s[i] = INVALID_SOCKET;
     if (!server_start(&srv, c->exe, 1, why, sizeof why))
