@@ -42,8 +42,8 @@
  * groups; ending a group that becomes empty; timeouts; IPv6.
  *
  * Build (alone, from this folder):
- *   cl /nologo /W4 /WX server.c ws2_32.lib
- *   x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -O2 -o 07_overlapped_event.exe server.c -lws2_32
+ *   cl /nologo /W4 /WX /DWIN32_LEAN_AND_MEAN /D_WIN32_WINNT=0x0601 server.c ws2_32.lib
+ *   x86_64-w64-mingw32-gcc -std=c11 -O2 -Wall -Wextra -Werror -DWIN32_LEAN_AND_MEAN -D_WIN32_WINNT=0x0601 -o 07_overlapped_event.exe server.c -lws2_32
  * Run:
  *   07_overlapped_event.exe -p 40100      and in other consoles:  client.exe -p 40100
  *

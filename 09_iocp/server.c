@@ -46,8 +46,8 @@
  * in flight per connection; step 10 needs one), timeouts, IPv6.
  *
  * Build (alone, from this folder):
- *   cl /nologo /W4 /WX server.c ws2_32.lib
- *   x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -O2 -o 09_iocp.exe server.c -lws2_32
+ *   cl /nologo /W4 /WX /DWIN32_LEAN_AND_MEAN /D_WIN32_WINNT=0x0601 server.c ws2_32.lib
+ *   x86_64-w64-mingw32-gcc -std=c11 -O2 -Wall -Wextra -Werror -DWIN32_LEAN_AND_MEAN -D_WIN32_WINNT=0x0601 -o 09_iocp.exe server.c -lws2_32
  * (no mswsock library: AcceptEx and GetAcceptExSockaddrs are looked up at
  * run time, see load_extensions)
  * Run:
