@@ -303,7 +303,12 @@ static void group_adopt(struct group *g)
     struct conn *taken[GROUP_SIZE];
     int count;
     /* Reset before taking the queue: a socket queued after this sets the
-     * event again, so none is left waiting. */
+     * event again, so none is left waiting. The reset can also erase the
+     * wake-up of Ctrl+C, which main sets after `closing`: if this thread
+     * looked at `closing` before main set it, and resets after main set
+     * the event, nothing would wake it again and main's join would hang.
+     * So group_thread looks at `closing` again after this reset: a reset
+     * that erased main's set came after it, so after `closing` was set. */
     WSAResetEvent(g->wakeup);
     EnterCriticalSection(&g->lock);
     count = g->queued;
@@ -389,6 +394,8 @@ static unsigned __stdcall group_thread(void *arg)
         DWORD first = r - WSA_WAIT_EVENT_0;
         if (first == 0) {
             group_adopt(g);
+            if (closing) /* seen only now: see group_adopt */
+                break;
             first = 1;
         }
         group_scan(g, first);

@@ -6,6 +6,8 @@
  *                                 that is gone (clients that reset at once)
  *   06  group-boundary            the 64-handle limit: the first group of
  *   07  group-boundary            63, the next group, a slot freed and reused
+ *   06  ctrl-c-while-connecting   the stop must not be lost while a group
+ *   07  ctrl-c-while-connecting   thread is being woken for new sockets
  *   08  routines-while-accepting  one thread runs the completion routines and
  *                                 accepts: a stream goes on while 500 connect
  *   09  workers-1000              a pool of 4 workers, 1,000 clients, then
@@ -363,6 +365,102 @@ done:
 }
 
 /* ------------------------------------------------------------------------
+ * 06, 07: ctrl-c-while-connecting
+ *
+ * A group thread resets its wake-up event before it takes the sockets
+ * main queued, and main sets that same event, after a `closing` flag, to
+ * stop the group at Ctrl+C. A thread that looked at the flag just before
+ * main set it, and resets the event just after, erases the stop: it
+ * waits for ever, and main's join hangs. Clients keep connecting, and
+ * stay idle (so that nothing else wakes the group), so that group threads
+ * are being woken for new sockets when Ctrl+C comes; the server must
+ * still stop, with its summary. The window is narrow: a run that passes
+ * proves little, one that hangs proves the bug (with a Sleep(300) before
+ * that reset it hung every time).
+ * --------------------------------------------------------------------- */
+
+#define CWC_ROUNDS 3
+#define CWC_WARMUP 20 /* connections before the Ctrl+C */
+#define CWC_STOP_MS 10000
+#define CWC_MAX 500 /* connections per round, at most */
+
+struct churn {
+    unsigned short port;
+    volatile LONG stop;
+    volatile LONG made;
+    SOCKET s[CWC_MAX];
+};
+
+/* Connects, again and again, leaving each connection idle, until told to
+ * stop or the server is gone (after the Ctrl+C, the expected end). */
+static DWORD WINAPI churn_main(LPVOID arg)
+{
+    struct churn *k = (struct churn *)arg;
+    char one[WHY_SIZE];
+    while (InterlockedCompareExchange(&k->stop, 0, 0) == 0 && k->made < CWC_MAX) {
+        SOCKET s = net_connect(k->port, CONNECT_MS, one, sizeof one);
+        if (s == INVALID_SOCKET)
+            break;
+        k->s[k->made] = s;
+        InterlockedIncrement(&k->made);
+    }
+    return 0;
+}
+
+static enum result case_ctrl_c_while_connecting(struct ctx *c)
+{
+    char why[WHY_SIZE], tail[WHY_SIZE / 2];
+    for (int round = 1; round <= CWC_ROUNDS; round++) {
+        struct proc srv;
+        /* on the heap: should its thread outlive the case, it may go on using it */
+        struct churn *k = (struct churn *)calloc(1, sizeof(struct churn));
+        enum result out = RES_PASS;
+        HANDLE t;
+        if (k == NULL)
+            return fail(c, "out of memory");
+        if (!server_start(&srv, c->exe, 1, why, sizeof why)) {
+            free(k);
+            return fail(c, "%s", why);
+        }
+        k->port = srv.port;
+        t = CreateThread(NULL, 0, churn_main, k, 0, NULL);
+        if (t == NULL) {
+            proc_stop(&srv);
+            free(k);
+            return fail(c, "CreateThread failed: %lu", GetLastError());
+        }
+        for (int i = 0; i < 1000 && InterlockedCompareExchange(&k->made, 0, 0) < CWC_WARMUP; i++)
+            Sleep(10); /* a limit on the wait, not a timing assertion */
+        if (proc_send_ctrl(&srv, CTRL_C_EVENT, why, sizeof why) != CTRL_SENT) {
+            out = fail(c, "could not deliver Ctrl+C: %s", why);
+        } else if (!proc_wait(&srv, CWC_STOP_MS)) {
+            proc_tail(&srv, OUT_STREAM, tail, sizeof tail);
+            out = fail(c, "round %d: still running %d s after Ctrl+C while clients kept "
+                          "connecting (%ld so far); stdout: %s",
+                       round, CWC_STOP_MS / 1000, (long)k->made, tail[0] ? tail : "(empty)");
+        } else {
+            proc_drain(&srv, 2000);
+            if (srv.exit_code != 0)
+                out = fail(c, "round %d: exit status %lu after Ctrl+C", round,
+                           (unsigned long)srv.exit_code);
+            else if (!proc_find_line(&srv, OUT_STREAM, "stopped:", 1, why, sizeof why))
+                out = fail(c, "round %d: no summary line after Ctrl+C", round);
+        }
+        InterlockedExchange(&k->stop, 1);
+        proc_stop(&srv); /* also ends a connect in progress */
+        if (join_thread(t, CONNECT_MS + 2000)) {
+            abort_all(k->s, (int)k->made);
+            free(k);
+        }
+        if (out != RES_PASS)
+            return out;
+    }
+    info(c, "%d rounds: Ctrl+C while clients kept connecting, the server stopped each time",
+         CWC_ROUNDS);
+    return RES_PASS;
+}
+
+/* ------------------------------------------------------------------------
  * 08: routines-while-accepting
  *
  * One thread runs every completion routine and also accepts. An alertable
@@ -692,6 +790,7 @@ const struct test_case model_cases_05[] = {
 
 const struct test_case model_cases_groups[] = {
     {"group-boundary", 0, 120, case_group_boundary},
+    {"ctrl-c-while-connecting", 0, 120, case_ctrl_c_while_connecting},
     {NULL, 0, 0, NULL},
 };
 
