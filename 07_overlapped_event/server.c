@@ -195,9 +195,9 @@ static void conn_close(struct conn *c, const char *why)
          * Wine 8 leaves a pending WSASend pending for ever (a client that
          * does not read, at Ctrl+C); only CancelIoEx ends it (995).
          * Cancel, then close: right on both. Nothing owed is lost by it:
-         * a send is cancelled only when the client has not taken its echo
-         * (see group_thread). The close is graceful: what the system has
-         * accepted is still delivered. */
+         * at Ctrl+C a send is cancelled only once its client has had
+         * SHUTDOWN_GRACE_MS to take its echo (see group_thread). The close is
+         * graceful: what the system has accepted is still delivered. */
         CancelIoEx((HANDLE)c->s, NULL);
         closesocket(c->s);
     }

@@ -74,6 +74,12 @@
  * or memory: the shortage may last, and retrying at once would spin. */
 #define ACCEPT_RETRY_MS 100
 
+/* At Ctrl+C, how long a client may take to read the rest of its echo (at
+ * most LAB_BUF_SIZE bytes on the way) before that send is cancelled: long
+ * enough for a client that reads, short enough that one that does not
+ * cannot hold the server. */
+#define SHUTDOWN_GRACE_MS 2000
+
 /* Workers when -t is not given: this many per processor. Chosen by
  * measurement (README.md): a worker that is blocked (a console write, a
  * lock, under Wine every socket call's trip to the wineserver) leaves its
@@ -156,7 +162,7 @@ static void release_outstanding(void)
 }
 
 /* The new connection holds one reference, the accepting worker's, which
- * it drops with conn_release() once the first receive is posted. */
+ * it drops with conn_put() once the first receive is posted. */
 static struct conn *conn_new(SOCKET s, const struct sockaddr_in *peer)
 {
     struct conn *c = calloc(1, sizeof *c);
@@ -191,23 +197,26 @@ static struct conn *conn_new(SOCKET s, const struct sockaddr_in *peer)
 }
 
 /* Closes the connection: the socket now, the memory when the last
- * reference goes (conn_release). Windows still writes into the io_op (and
+ * reference goes (conn_put). Windows still writes into the io_op (and
  * into buf) of a pending operation, and the packet of the aborted
  * operation still comes, with a pointer into this struct. Called by the
  * worker handling the connection, and by main at Ctrl+C: the lock makes
  * the socket close once, and never while a worker is posting on it. */
-static void conn_free(struct conn *c, const char *why)
+static void conn_close(struct conn *c, const char *why)
 {
     EnterCriticalSection(&c->lock);
     if (c->why == NULL)
         c->why = why;
     if (c->s != INVALID_SOCKET) {
         /* Windows aborts the pending operations of a socket it closes.
-         * Wine 8 leaves a pending WSASend pending (one stuck on a client
-         * that reads nothing), and its packet would never come; CancelIoEx
-         * ends it (995). Cancel, then close: right on both. */
+         * Wine 8 leaves a pending WSASend pending for ever (a client that
+         * does not read, at Ctrl+C); only CancelIoEx ends it (995).
+         * Cancel, then close: right on both. Nothing owed is lost by it:
+         * at Ctrl+C a send is cancelled only once its client has had
+         * SHUTDOWN_GRACE_MS to take its echo (see close_all). The close is
+         * graceful: what the system has accepted is still delivered. */
         CancelIoEx((HANDLE)c->s, NULL);
-        closesocket(c->s); /* graceful: what we sent is still delivered */
+        closesocket(c->s);
     }
     c->s = INVALID_SOCKET;
     LeaveCriticalSection(&c->lock);
@@ -219,12 +228,12 @@ static void conn_free(struct conn *c, const char *why)
 static void conn_fail(struct conn *c, const char *call, int err)
 {
     if (lab_stopping()) {
-        conn_free(c, "closed at shutdown");
+        conn_close(c, "closed at shutdown");
     } else if (lab_is_peer_gone(err)) {
-        conn_free(c, "reset by peer");
+        conn_close(c, "reset by peer");
     } else {
         lab_conn_error(c->id, call, err);
-        conn_free(c, "closed after an error");
+        conn_close(c, "closed after an error");
     }
 }
 
@@ -234,7 +243,7 @@ static void conn_fail(struct conn *c, const char *call, int err)
  * zero and free the connection under the worker's feet. The last one
  * frees: by then the socket is closed and nothing is pending, so nobody
  * else can reach c but the list. */
-static void conn_release(struct conn *c)
+static void conn_put(struct conn *c)
 {
     if (InterlockedDecrement(&c->pending) != 0)
         return;
@@ -275,14 +284,19 @@ static int post_recv(struct conn *c)
     op->kind = OP_RECV;
     op->c = c;
     /* SOLUTION BEGIN: Point op->wb at the whole of c->buf; then, holding c->lock and only while
-     * c->s is open (main closes it at Ctrl+C), count the operation in c->pending and post an
-     * overlapped WSARecv on c->s with &op->ov (its packet comes to the port); WSA_IO_PENDING is
-     * success, another failure: undo the count; return the error, else 0 (also when c->s was
-     * closed). */
+     * c->s is open (main closes it at Ctrl+C), return WSAESHUTDOWN if lab_stopping(), else count
+     * the operation in c->pending and post an overlapped WSARecv on c->s with &op->ov (its
+     * packet comes to the port); WSA_IO_PENDING is success, another failure: undo the count;
+     * return the error, else 0 (also when c->s was closed). */
     op->wb.buf = c->buf;
     op->wb.len = (ULONG)sizeof c->buf;
     EnterCriticalSection(&c->lock);
-    if (c->s != INVALID_SOCKET) {
+    if (c->s != INVALID_SOCKET && lab_stopping()) {
+        /* Ctrl+C: receive no more. close_all cancels the receives in
+         * flight, each under this lock, after the stop flag was set; a
+         * receive posted after that would wait for the grace to end. */
+        err = WSAESHUTDOWN;
+    } else if (c->s != INVALID_SOCKET) {
         InterlockedIncrement(&c->pending);
         if (WSARecv(c->s, &op->wb, 1, NULL, &flags, &op->ov, NULL) == SOCKET_ERROR) {
             err = WSAGetLastError();
@@ -343,7 +357,7 @@ static void on_recv_done(struct conn *c, DWORD err, DWORD bytes)
     if (bytes == 0) {
         /* The client half-closed (shutdown send, or closesocket). We owe
          * nothing: each piece went back before the next receive. */
-        conn_free(c, "closed by peer");
+        conn_close(c, "closed by peer");
         return;
     }
     if (!opt.quiet)
@@ -374,6 +388,10 @@ static void on_send_done(struct conn *c, DWORD err, DWORD bytes)
         return;
     }
     c->len = c->off = 0;
+    if (lab_stopping()) { /* Ctrl+C came: the echo is out, the connection ends */
+        conn_close(c, "closed at shutdown");
+        return;
+    }
     e = post_recv(c);
     if (e != 0)
         conn_fail(c, "WSARecv", e);
@@ -534,7 +552,7 @@ static void accept_conn(struct accept_op *a, SOCKET s)
     err = post_recv(c);
     if (err != 0)
         conn_fail(c, "WSARecv", err);
-    conn_release(c); /* the accepting worker's reference */
+    conn_put(c); /* the set-up reference of conn_new */
 }
 
 /* An accept completed, and whatever happened the operation is over: post
@@ -601,7 +619,7 @@ static void on_io_done(struct io_op *op, DWORD err, DWORD bytes)
         on_recv_done(c, err, bytes);
     else
         on_send_done(c, err, bytes);
-    conn_release(c);
+    conn_put(c); /* the completion's reference: its handling is over */
 }
 
 static unsigned __stdcall worker(void *arg)
@@ -636,11 +654,16 @@ static unsigned __stdcall worker(void *arg)
  * Stopping
  * --------------------------------------------------------------------- */
 
-/* Ctrl+C: close every socket, then wait until every pending operation has
- * come back (closesocket aborts an operation, but its packet still comes,
- * and until a worker has dequeued it Windows may still write into the
- * io_op). Each closed socket brings one packet per pending operation; the
- * workers handle them, and the last release sets all_released. */
+/* Ctrl+C: end every connection, then wait until every pending operation
+ * has come back (closesocket aborts an operation, but its packet still
+ * comes, and until a worker has dequeued it Windows may still write into
+ * the io_op). A connection with a receive in flight owes nothing: the
+ * receive is cancelled, and its failure closes the connection
+ * (conn_fail). One with a send in flight owes the rest of its echo: the
+ * client gets SHUTDOWN_GRACE_MS to take it (on_send_done then closes it
+ * instead of receiving again); only then are the sockets still open
+ * closed, their sends cancelled. The workers handle the packets, and the
+ * last reference sets all_released. */
 static void close_all(void)
 {
     EnterCriticalSection(&accept_lock);
@@ -648,11 +671,22 @@ static void close_all(void)
     listener = INVALID_SOCKET;
     LeaveCriticalSection(&accept_lock);
     EnterCriticalSection(&conns_lock);
-    for (struct conn *c = live; c != NULL; c = c->next)
-        conn_free(c, "closed at shutdown");
+    for (struct conn *c = live; c != NULL; c = c->next) {
+        EnterCriticalSection(&c->lock);
+        if (c->s != INVALID_SOCKET) /* no receive in flight: ERROR_NOT_FOUND, nothing done */
+            CancelIoEx((HANDLE)c->s, &c->recv_op.ov);
+        LeaveCriticalSection(&c->lock);
+    }
     LeaveCriticalSection(&conns_lock);
-    if (InterlockedDecrement(&outstanding) != 0) /* main's own count */
-        WaitForSingleObject(all_released, INFINITE);
+    if (InterlockedDecrement(&outstanding) == 0) /* main's own count */
+        return;
+    if (WaitForSingleObject(all_released, SHUTDOWN_GRACE_MS) == WAIT_OBJECT_0)
+        return;
+    EnterCriticalSection(&conns_lock);
+    for (struct conn *c = live; c != NULL; c = c->next)
+        conn_close(c, "closed at shutdown, its echo not taken");
+    LeaveCriticalSection(&conns_lock);
+    WaitForSingleObject(all_released, INFINITE);
 }
 
 /* ------------------------------------------------------------------------
