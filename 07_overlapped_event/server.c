@@ -110,6 +110,7 @@ struct conn {
     size_t len, off;         /* buf[off..len) is still owed to the client */
     int pending;             /* operations posted and not handled yet, + 1 at set-up */
     const char *why;         /* set once the connection is closed */
+    int draining;            /* Ctrl+C: FIN sent, receives are read and dropped */
     struct io_op recv_op, send_op; /* one per operation that can be in flight */
     struct group *g;         /* the group that waits on its events, once adopted */
     DWORD slot;              /* its index in g->events and g->ovs */
@@ -205,12 +206,16 @@ static void conn_close(struct conn *c, const char *why)
 }
 
 /* A failed operation ends that connection only. A reset is the peer's
- * business, not an error of ours. (Nothing closes sockets behind a group
- * thread's back: at Ctrl+C each group closes its own, and the aborted
- * operations never reach here, see on_io_done.) */
+ * business, not an error of ours; a receive failing because Ctrl+C
+ * cancelled it is the shutdown, not an error either. (Nothing closes
+ * sockets behind a group thread's back: at Ctrl+C each group closes its
+ * own, and the operations of a closed socket never reach here, see
+ * on_io_done.) */
 static void conn_fail(struct conn *c, const char *call, int err)
 {
-    if (lab_is_peer_gone(err)) {
+    if (closing) {
+        conn_close(c, "closed at shutdown");
+    } else if (lab_is_peer_gone(err)) {
         conn_close(c, "reset by peer");
     } else {
         lab_conn_error(c->id, call, err);
@@ -265,6 +270,17 @@ static int post_recv(struct conn *c)
 {
     struct io_op *op = &c->recv_op;
     DWORD flags = 0; /* in/out: WSARecv reads it (MSG_PEEK, MSG_OOB...) */
+    /* Ctrl+C came, and nothing is owed (a receive is posted only then).
+     * Closing now would not be enough to deliver the echo: a close with
+     * unread data in the receive buffer (the client sent more than we
+     * read: backpressure) is answered with a reset, on Windows as on
+     * Linux, and the reset drops what is still on its way to the client.
+     * So: a FIN after the echo, then receives that read and drop until
+     * the client closes too (on_recv_done), bounded by SHUTDOWN_GRACE_MS (group_thread). */
+    if (closing && !c->draining) {
+        shutdown(c->s, SD_SEND);
+        c->draining = 1;
+    }
     op_prepare(c, op, OP_RECV);
     /* SOLUTION BEGIN: Point op->wb at the whole of c->buf, count the operation in c->pending,
      * and post an overlapped WSARecv on c->s with &op->ov (no completion routine: its event is
@@ -323,7 +339,13 @@ static void on_recv_done(struct conn *c, DWORD err, DWORD bytes)
     if (bytes == 0) {
         /* The client half-closed (shutdown send, or closesocket). We owe
          * nothing: each piece went back before the next receive. */
-        conn_close(c, "closed by peer");
+        conn_close(c, c->draining ? "closed at shutdown" : "closed by peer");
+        return;
+    }
+    if (c->draining) { /* after Ctrl+C: dropped, see post_recv */
+        e = post_recv(c);
+        if (e != 0)
+            conn_fail(c, "WSARecv", e);
         return;
     }
     if (!opt.quiet)
@@ -354,10 +376,6 @@ static void on_send_done(struct conn *c, DWORD err, DWORD bytes)
         return;
     }
     c->len = c->off = 0;
-    if (closing) { /* Ctrl+C came: the echo is out, the connection ends */
-        conn_close(c, "closed at shutdown");
-        return;
-    }
     e = post_recv(c);
     if (e != 0)
         conn_fail(c, "WSARecv", e);
@@ -541,15 +559,19 @@ static unsigned __stdcall group_thread(void *arg)
         conn_put(g->queue[i]);
     }
     g->queued = 0;
-    /* Every adopted connection has one operation in flight. A receive:
-     * nothing is owed, close now. A send: the client is owed the rest of
-     * its echo, and at Ctrl+C gets SHUTDOWN_GRACE_MS to take it
-     * (on_send_done then closes instead of receiving again); only then is
-     * the send cancelled. After an error, everything closes now. */
+    /* Every adopted connection has one operation in flight. A receive
+     * owes nothing: it is cancelled, and its failure closes the
+     * connection (conn_fail). (One that completed with data meanwhile is
+     * not cancelled: its echo goes out.) A send owes the rest of an echo:
+     * the client gets SHUTDOWN_GRACE_MS to take it and to close in turn
+     * (see post_recv); only then is the send cancelled. A receive that
+     * drains is left too. After an error, everything closes now. */
     for (DWORD i = g->n; i >= 1; i--) {
         struct io_op *op = CONTAINING_RECORD(g->ovs[i], struct io_op, ov);
-        if (op->kind == OP_RECV || !closing)
+        if (!closing)
             conn_close(op->c, why);
+        else if (op->kind == OP_RECV && !op->c->draining)
+            CancelIoEx((HANDLE)op->c->s, &op->ov);
     }
     /* closesocket() aborted the operations of those closed, but their
      * memory stays the system's until they complete. Wait for every
@@ -568,7 +590,7 @@ static unsigned __stdcall group_thread(void *arg)
         } else if (cut_at != 0) {
             for (DWORD i = g->n; i >= 1; i--)
                 conn_close(CONTAINING_RECORD(g->ovs[i], struct io_op, ov)->c,
-                           "closed at shutdown, its echo not taken");
+                           "closed at shutdown, after the grace");
             cut_at = 0;
         }
         DWORD r = WSAWaitForMultipleEvents(g->n, &g->events[1], FALSE, wait_ms, FALSE);

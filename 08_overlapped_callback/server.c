@@ -95,6 +95,7 @@ struct conn {
     size_t len, off;         /* buf[off..len) is still owed to the client */
     int pending;             /* operations posted or queued and not handled yet, + 1 at set-up */
     const char *why;         /* set once the connection is closed */
+    int draining;            /* Ctrl+C: FIN sent, receives are read and dropped */
     struct io_op recv_op, send_op; /* one per operation that can be in flight */
     enum op_kind next_op;    /* what post_deferred posts for it */
     struct conn *later;      /* the queue of connections waiting for a post */
@@ -163,12 +164,14 @@ static void conn_close(struct conn *c, const char *why)
 }
 
 /* A failed operation ends that connection only. A reset is the peer's
- * business, not an error of ours. (Nothing closes sockets behind the
- * routines' back: at Ctrl+C close_all marks every connection closed
- * first, and the aborted operations never reach here, see on_io_done.) */
+ * business, not an error of ours; a receive failing because Ctrl+C
+ * cancelled it is the shutdown, not an error either. (The operations of
+ * a socket closed meanwhile never reach here, see on_io_done.) */
 static void conn_fail(struct conn *c, const char *call, int err)
 {
-    if (lab_is_peer_gone(err)) {
+    if (lab_stopping()) {
+        conn_close(c, "closed at shutdown");
+    } else if (lab_is_peer_gone(err)) {
         conn_close(c, "reset by peer");
     } else {
         lab_conn_error(c->id, call, err);
@@ -206,6 +209,17 @@ static int post_recv(struct conn *c)
 {
     struct io_op *op = &c->recv_op;
     DWORD flags = 0; /* in/out: WSARecv reads it (MSG_PEEK, MSG_OOB...) */
+    /* Ctrl+C came, and nothing is owed (a receive is posted only then).
+     * Closing now would not be enough to deliver the echo: a close with
+     * unread data in the receive buffer (the client sent more than we
+     * read: backpressure) is answered with a reset, on Windows as on
+     * Linux, and the reset drops what is still on its way to the client.
+     * So: a FIN after the echo, then receives that read and drop until
+     * the client closes too (on_recv_done), bounded by SHUTDOWN_GRACE_MS (close_all). */
+    if (lab_stopping() && !c->draining) {
+        shutdown(c->s, SD_SEND);
+        c->draining = 1;
+    }
     memset(op, 0, sizeof *op); /* a fresh OVERLAPPED for every call */
     op->kind = OP_RECV;
     op->c = c;
@@ -304,7 +318,11 @@ static void on_recv_done(struct conn *c, DWORD err, DWORD bytes)
     if (bytes == 0) {
         /* The client half-closed (shutdown send, or closesocket). We owe
          * nothing: each piece went back before the next receive. */
-        conn_close(c, "closed by peer");
+        conn_close(c, c->draining ? "closed at shutdown" : "closed by peer");
+        return;
+    }
+    if (c->draining) { /* after Ctrl+C: dropped, see post_recv */
+        post_later(c, OP_RECV);
         return;
     }
     if (!opt.quiet)
@@ -330,10 +348,6 @@ static void on_send_done(struct conn *c, DWORD err, DWORD bytes)
         return;
     }
     c->len = c->off = 0;
-    if (lab_stopping()) { /* Ctrl+C came: the echo is out, the connection ends */
-        conn_close(c, "closed at shutdown");
-        return;
-    }
     post_later(c, OP_RECV);
 }
 
@@ -440,25 +454,26 @@ static int accept_ready(void)
  * Stopping
  * --------------------------------------------------------------------- */
 
-/* Ctrl+C: close the sockets, then keep waiting alertably until the
+/* Ctrl+C: end every connection, then keep waiting alertably until the
  * routine of every pending operation has run (closesocket aborts the
  * operation but does not cancel its routine: it still comes, and until it
  * has, Windows may still write into the io_op). Outside a routine every
  * live connection has exactly one operation in flight or one queued
- * post. One that owes nothing (len 0: a receive) closes now. One with an
- * echo on the way (a send) gets SHUTDOWN_GRACE_MS for the client to take
- * it (on_send_done then closes it instead of receiving again); only then
- * is its send cancelled. post_deferred lets go of the queued posts of
- * those closed and posts the others; each operation brings one routine,
- * and the last reference empties the list. */
+ * post. A receive in flight owes nothing: it is cancelled, and its
+ * failure closes the connection (conn_fail). An echo on the way (a send)
+ * gets SHUTDOWN_GRACE_MS for the client to take it and to close in turn
+ * (see post_recv); only then are the sockets still open closed, their
+ * operations cancelled. post_deferred posts what the routines queued, or
+ * lets go of it for a closed connection; each operation brings one
+ * routine, and the last reference empties the list. */
 static void close_all(void)
 {
     ULONGLONG cut_at = GetTickCount64() + SHUTDOWN_GRACE_MS;
     closesocket(listener);
     listener = INVALID_SOCKET;
     for (struct conn *c = live; c != NULL; c = c->next)
-        if (c->len == 0)
-            conn_close(c, "closed at shutdown");
+        if (!c->draining) /* no receive in flight: ERROR_NOT_FOUND, nothing done */
+            CancelIoEx((HANDLE)c->s, &c->recv_op.ov);
     for (;;) {
         DWORD wait_ms = INFINITE;
         ULONGLONG now = GetTickCount64();
@@ -469,7 +484,7 @@ static void close_all(void)
             wait_ms = (DWORD)(cut_at - now);
         } else if (cut_at != 0) {
             for (struct conn *c = live; c != NULL; c = c->next)
-                conn_close(c, "closed at shutdown, its echo not taken");
+                conn_close(c, "closed at shutdown, after the grace");
             cut_at = 0;
             continue; /* post_deferred first: queued posts hold references */
         }

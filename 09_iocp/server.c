@@ -124,7 +124,8 @@ struct conn {
     size_t len, off;         /* buf[off..len) is still owed to the client */
     volatile LONG pending;   /* operations posted and not handled yet, + 1 at set-up */
     const char *why;         /* set once the connection is closed */
-    CRITICAL_SECTION lock;   /* s and why: closing against posting */
+    int draining;            /* Ctrl+C: FIN sent, receives are read and dropped */
+    CRITICAL_SECTION lock;   /* s, why, draining: closing against posting */
     struct io_op recv_op, send_op; /* one per operation that can be in flight */
     struct conn *prev, *next; /* the list of live connections */
     char buf[LAB_BUF_SIZE];  /* what WSARecv filled, until it is sent back */
@@ -280,23 +281,34 @@ static int post_recv(struct conn *c)
     struct io_op *op = &c->recv_op;
     DWORD flags = 0; /* in/out: WSARecv reads it (MSG_PEEK, MSG_OOB...) */
     int err = 0;
+    /* Ctrl+C came, and nothing is owed (a receive is posted only then).
+     * Closing now would not be enough to deliver the echo: a close with
+     * unread data in the receive buffer (the client sent more than we
+     * read: backpressure) is answered with a reset, on Windows as on
+     * Linux, and the reset drops what is still on its way to the client.
+     * So: a FIN after the echo, then receives that read and drop until
+     * the client closes too (on_recv_done), bounded by SHUTDOWN_GRACE_MS
+     * (close_all). Under the lock: close_all, which cancels the receives
+     * in flight after the stop flag was set, then either finds `draining`
+     * set and leaves this receive alone, or ran before it was posted. */
+    EnterCriticalSection(&c->lock);
+    if (c->s != INVALID_SOCKET && lab_stopping() && !c->draining) {
+        shutdown(c->s, SD_SEND);
+        c->draining = 1;
+    }
+    LeaveCriticalSection(&c->lock);
     memset(op, 0, sizeof *op); /* a fresh OVERLAPPED for every call */
     op->kind = OP_RECV;
     op->c = c;
     /* SOLUTION BEGIN: Point op->wb at the whole of c->buf; then, holding c->lock and only while
-     * c->s is open (main closes it at Ctrl+C), return WSAESHUTDOWN if lab_stopping(), else count
-     * the operation in c->pending and post an overlapped WSARecv on c->s with &op->ov (its
-     * packet comes to the port); WSA_IO_PENDING is success, another failure: undo the count;
-     * return the error, else 0 (also when c->s was closed). */
+     * c->s is open (main closes it at Ctrl+C), count the operation in c->pending and post an
+     * overlapped WSARecv on c->s with &op->ov (its packet comes to the port); WSA_IO_PENDING is
+     * success, another failure: undo the count; return the error, else 0 (also when c->s was
+     * closed). */
     op->wb.buf = c->buf;
     op->wb.len = (ULONG)sizeof c->buf;
     EnterCriticalSection(&c->lock);
-    if (c->s != INVALID_SOCKET && lab_stopping()) {
-        /* Ctrl+C: receive no more. close_all cancels the receives in
-         * flight, each under this lock, after the stop flag was set; a
-         * receive posted after that would wait for the grace to end. */
-        err = WSAESHUTDOWN;
-    } else if (c->s != INVALID_SOCKET) {
+    if (c->s != INVALID_SOCKET) {
         InterlockedIncrement(&c->pending);
         if (WSARecv(c->s, &op->wb, 1, NULL, &flags, &op->ov, NULL) == SOCKET_ERROR) {
             err = WSAGetLastError();
@@ -357,7 +369,13 @@ static void on_recv_done(struct conn *c, DWORD err, DWORD bytes)
     if (bytes == 0) {
         /* The client half-closed (shutdown send, or closesocket). We owe
          * nothing: each piece went back before the next receive. */
-        conn_close(c, "closed by peer");
+        conn_close(c, c->draining ? "closed at shutdown" : "closed by peer");
+        return;
+    }
+    if (c->draining) { /* after Ctrl+C: dropped, see post_recv */
+        e = post_recv(c);
+        if (e != 0)
+            conn_fail(c, "WSARecv", e);
         return;
     }
     if (!opt.quiet)
@@ -388,10 +406,6 @@ static void on_send_done(struct conn *c, DWORD err, DWORD bytes)
         return;
     }
     c->len = c->off = 0;
-    if (lab_stopping()) { /* Ctrl+C came: the echo is out, the connection ends */
-        conn_close(c, "closed at shutdown");
-        return;
-    }
     e = post_recv(c);
     if (e != 0)
         conn_fail(c, "WSARecv", e);
@@ -659,11 +673,11 @@ static unsigned __stdcall worker(void *arg)
  * comes, and until a worker has dequeued it Windows may still write into
  * the io_op). A connection with a receive in flight owes nothing: the
  * receive is cancelled, and its failure closes the connection
- * (conn_fail). One with a send in flight owes the rest of its echo: the
- * client gets SHUTDOWN_GRACE_MS to take it (on_send_done then closes it
- * instead of receiving again); only then are the sockets still open
- * closed, their sends cancelled. The workers handle the packets, and the
- * last reference sets all_released. */
+ * (conn_fail). One with a send in flight owes the rest of an echo: the
+ * client gets SHUTDOWN_GRACE_MS to take it and to close in turn (see
+ * post_recv); only then are the sockets still open closed, their
+ * operations cancelled. The workers handle the packets, and the last
+ * reference sets all_released. */
 static void close_all(void)
 {
     EnterCriticalSection(&accept_lock);
@@ -673,7 +687,7 @@ static void close_all(void)
     EnterCriticalSection(&conns_lock);
     for (struct conn *c = live; c != NULL; c = c->next) {
         EnterCriticalSection(&c->lock);
-        if (c->s != INVALID_SOCKET) /* no receive in flight: ERROR_NOT_FOUND, nothing done */
+        if (c->s != INVALID_SOCKET && !c->draining) /* no receive in flight: nothing done */
             CancelIoEx((HANDLE)c->s, &c->recv_op.ov);
         LeaveCriticalSection(&c->lock);
     }
@@ -684,7 +698,7 @@ static void close_all(void)
         return;
     EnterCriticalSection(&conns_lock);
     for (struct conn *c = live; c != NULL; c = c->next)
-        conn_close(c, "closed at shutdown, its echo not taken");
+        conn_close(c, "closed at shutdown, after the grace");
     LeaveCriticalSection(&conns_lock);
     WaitForSingleObject(all_released, INFINITE);
 }
