@@ -212,10 +212,8 @@ static void conn_close(struct conn *c, const char *why)
         /* Windows aborts the pending operations of a socket it closes.
          * Wine 8 leaves a pending WSASend pending for ever (a client that
          * does not read, at Ctrl+C); only CancelIoEx ends it (995).
-         * Cancel, then close: right on both. Nothing owed is lost by it:
-         * at Ctrl+C a send is cancelled only once its client has had
-         * SHUTDOWN_GRACE_MS to take its echo (see close_all). The close is
-         * graceful: what the system has accepted is still delivered. */
+         * Cancel, then close: right on both. At Ctrl+C nothing owed is
+         * dropped so before SHUTDOWN_GRACE_MS has passed (see post_recv). */
         CancelIoEx((HANDLE)c->s, NULL);
         closesocket(c->s);
     }
