@@ -204,14 +204,14 @@ static void conn_close(struct conn *c, const char *why)
 }
 
 /* A failed operation ends that connection only. A reset is the peer's
- * business, not an error of ours; a receive failing because Ctrl+C
+ * business, not an error of ours; an operation failing because Ctrl+C
  * cancelled it is the shutdown, not an error either. (Nothing closes
  * sockets behind a group thread's back: at Ctrl+C each group closes its
  * own, and the operations of a closed socket never reach here, see
  * on_io_done.) */
 static void conn_fail(struct conn *c, const char *call, int err)
 {
-    if (closing) {
+    if (lab_stopping()) {
         conn_close(c, "closed at shutdown");
     } else if (lab_is_peer_gone(err)) {
         conn_close(c, "reset by peer");
@@ -275,7 +275,7 @@ static int post_recv(struct conn *c)
      * Linux, and the reset drops what is still on its way to the client.
      * So: a FIN after the echo, then receives that read and drop until
      * the client closes too (on_recv_done), bounded by SHUTDOWN_GRACE_MS (group_thread). */
-    if (closing && !c->draining) {
+    if (lab_stopping() && !c->draining) {
         shutdown(c->s, SD_SEND);
         c->draining = 1;
     }

@@ -162,7 +162,7 @@ static void conn_close(struct conn *c, const char *why)
 }
 
 /* A failed operation ends that connection only. A reset is the peer's
- * business, not an error of ours; a receive failing because Ctrl+C
+ * business, not an error of ours; an operation failing because Ctrl+C
  * cancelled it is the shutdown, not an error either. (The operations of
  * a socket closed meanwhile never reach here, see on_io_done.) */
 static void conn_fail(struct conn *c, const char *call, int err)

@@ -162,8 +162,8 @@ static void release_outstanding(void)
         SetEvent(all_released);
 }
 
-/* The new connection holds one reference, the accepting worker's, which
- * it drops with conn_put() once the first receive is posted. */
+/* The new connection holds one reference, its creator's, which
+ * accept_conn drops with conn_put() once the first receive is posted. */
 static struct conn *conn_new(SOCKET s, const struct sockaddr_in *peer)
 {
     struct conn *c = calloc(1, sizeof *c);
@@ -223,7 +223,7 @@ static void conn_close(struct conn *c, const char *why)
 
 /* A failed operation ends that connection only. A reset is the peer's
  * business, not an error of ours; an operation failing because Ctrl+C
- * closed the socket is the shutdown, not an error either. */
+ * cancelled it is the shutdown, not an error either. */
 static void conn_fail(struct conn *c, const char *call, int err)
 {
     if (lab_stopping()) {
@@ -237,11 +237,10 @@ static void conn_fail(struct conn *c, const char *call, int err)
 }
 
 /* Drops one reference: a completion whose handling is over, or the
- * accepting worker's. Unlike 08, where the routine drops its count before
- * it runs, a worker keeps it until it is done: otherwise main could see
- * zero and free the connection under the worker's feet. The last one
- * frees: by then the socket is closed and nothing is pending, so nobody
- * else can reach c but the list. */
+ * set-up reference of conn_new. A worker keeps its completion's until it
+ * is done: otherwise main, which closes at the same time, could see zero
+ * and free the connection under the worker's feet. The last one frees:
+ * by then the socket is closed and nothing is pending. */
 static void conn_put(struct conn *c)
 {
     if (InterlockedDecrement(&c->pending) != 0)
