@@ -470,7 +470,7 @@ static void close_all(void)
     closesocket(listener);
     listener = INVALID_SOCKET;
     for (struct conn *c = live; c != NULL; c = c->next)
-        if (!c->draining) /* no receive in flight: ERROR_NOT_FOUND, nothing done */
+        if (c->s != INVALID_SOCKET && !c->draining) /* no receive in flight: nothing done */
             CancelIoEx((HANDLE)c->s, &c->recv_op.ov);
     for (;;) {
         DWORD wait_ms = INFINITE;
