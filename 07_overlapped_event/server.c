@@ -492,14 +492,14 @@ static void group_scan(struct group *g, DWORD first)
     while (i <= g->n) {
         int done = HasOverlappedIoCompleted(g->ovs[i]);
         if (!done && i == first) {
-            /* The wait reported this slot, yet its operation is pending.
-             * The event is from the operation before: the system writes
-             * the status, then sets the event, and this thread may have
-             * seen the status in between, served it and posted again
-             * (op_prepare reset the event too early). Reset it, or every
-             * wait would return at once; then look again, since an
-             * operation that completed just before the reset lost its
-             * set. */
+            /* The wait reported this slot (or, after an adoption, it is
+             * slot 1), yet its operation is pending. A set event is then
+             * from the operation before: the system writes the status,
+             * then sets the event, and this thread may have seen the
+             * status in between, served it and posted again (op_prepare
+             * reset the event too early). Reset it, or every wait would
+             * return at once; then look again, since an operation that
+             * completed just before the reset lost its set. */
             WSAResetEvent(g->events[i]);
             done = HasOverlappedIoCompleted(g->ovs[i]);
         }
