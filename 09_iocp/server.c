@@ -285,9 +285,11 @@ static int post_recv(struct conn *c)
      * Linux, and the reset drops what is still on its way to the client.
      * So: a FIN after the echo, then receives that read and drop until
      * the client closes too (on_recv_done), bounded by SHUTDOWN_GRACE_MS
-     * (close_all). Under the lock: close_all, which cancels the receives
-     * in flight after the stop flag was set, then either finds `draining`
-     * set and leaves this receive alone, or ran before it was posted. */
+     * (close_all). Under the lock, as close_all's cancel, which comes
+     * after the stop flag was set: a draining receive is never cancelled.
+     * A receive that looked here just before the flag was set, and is
+     * posted just after close_all passed, is not cancelled either: it
+     * ends with the client's next data, or at the end of the grace. */
     EnterCriticalSection(&c->lock);
     if (c->s != INVALID_SOCKET && lab_stopping() && !c->draining) {
         shutdown(c->s, SD_SEND);
