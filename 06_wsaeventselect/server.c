@@ -38,8 +38,8 @@
  * ending a group that becomes empty (see group_thread); timeouts; IPv6.
  *
  * Build (alone, from this folder):
- *   cl /nologo /W4 /WX server.c ws2_32.lib
- *   x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -O2 -o 06_wsaeventselect.exe server.c -lws2_32
+ *   cl /nologo /W4 /WX /DWIN32_LEAN_AND_MEAN /D_WIN32_WINNT=0x0601 server.c ws2_32.lib
+ *   x86_64-w64-mingw32-gcc -std=c11 -O2 -Wall -Wextra -Werror -DWIN32_LEAN_AND_MEAN -D_WIN32_WINNT=0x0601 -o 06_wsaeventselect.exe server.c -lws2_32
  * Run:
  *   06_wsaeventselect.exe -p 40100      and in other consoles:  client.exe -p 40100
  *
@@ -171,33 +171,11 @@ static void conn_fail(struct conn *c, const char *call, int err)
  * Sending and receiving
  * --------------------------------------------------------------------- */
 
-/* Sends what is owed, buf[off..len). Returns 1 when all of it is out
- * (len = off = 0: the connection may receive again), 0 when the rest has
- * to wait for FD_WRITE or the connection was closed; either way the caller
- * stops touching `c`.
- *
- * FD_WRITE is recorded once after WSAEventSelect() and then only after a
- * send() has failed with WSAEWOULDBLOCK and room has appeared again. So
- * keep sending until done or until that failure: stopping early, after a
- * short send, would wait for an FD_WRITE that never comes. */
-static int on_writable(struct conn *c)
-{
-    while (c->off < c->len) {
-        int sent = send(c->s, c->buf + c->off, (int)(c->len - c->off), 0);
-        if (sent == SOCKET_ERROR) {
-            int err = WSAGetLastError();
-            if (err == WSAEWOULDBLOCK)
-                return 0; /* the client is not reading: FD_WRITE later */
-            conn_fail(c, "send", err);
-            return 0;
-        }
-        c->off += (size_t)sent;
-        c->echoed += (unsigned long long)sent;
-        lab_count_echoed((size_t)sent);
-    }
-    c->len = c->off = 0;
-    return 1;
-}
+/* Both run after WSAEnumNetworkEvents said the call would not block.
+ * WSAEWOULDBLOCK is still possible and still means "not now": the failed
+ * call itself re-enables the event that ends the wait. */
+
+static int on_writable(struct conn *c);
 
 /* One recv() per wake-up. recv() re-enables FD_READ, and if data is still
  * waiting Winsock records FD_READ again and sets the event at once; the
@@ -205,43 +183,69 @@ static int on_writable(struct conn *c)
  * pass and cannot keep the thread from the other 62 sockets, and a second
  * recv() here would only find the data of the next FD_READ gone.
  *
- * Backpressure: while bytes are owed (len > 0) this does not recv. The
- * FD_READ stays unanswered, and since only recv() re-enables it, Winsock
- * records no other: a client that does not read is not read from, and
- * nothing is queued for it. When the debt is paid, on_events calls this
- * again; that recv() re-enables FD_READ.
+ * Nothing is read while bytes are owed (len > 0): the FD_READ that comes
+ * meanwhile is left unanswered, and as only recv() re-enables FD_READ,
+ * Winsock records no other. That is the backpressure: a client that does
+ * not read its echo stops being read, and its unread data waits in the
+ * kernel's buffers and then in its own, not in ours. When the debt is
+ * paid, on_events calls this again, and that recv() re-enables FD_READ.
  *
- * After FD_CLOSE (peer_closed), keep reading until recv() returns 0:
+ * After FD_CLOSE (peer_closed) it reads on until recv() returns 0:
  * FD_CLOSE may come while data is still unread, and no FD_READ is
  * promised for the rest. The client sends nothing more, so this ends. */
 static void on_readable(struct conn *c)
 {
     for (;;) {
         if (c->len > 0)
-            return; /* owed: FD_WRITE continues, then reads again */
+            return; /* owed: the FD_WRITE path reads again once it is out */
         int n = recv(c->s, c->buf, (int)sizeof c->buf, 0);
+        if (n == SOCKET_ERROR) {
+            int err = WSAGetLastError();
+            if (err != WSAEWOULDBLOCK) /* else taken already: FD_READ is re-enabled */
+                conn_fail(c, "recv", err);
+            return;
+        }
         if (n == 0) {
-            /* The client half-closed (shutdown send, or closesocket), and
-             * we owe nothing: len was 0 before this recv. */
+            /* The client half-closed (shutdown send, or closesocket). We
+             * owe nothing: the socket is read only after the last echo
+             * went out. */
             conn_free(c, "closed by peer");
             return;
         }
-        if (n == SOCKET_ERROR) {
-            int err = WSAGetLastError();
-            if (err == WSAEWOULDBLOCK)
-                return; /* taken already: FD_READ is re-enabled */
-            conn_fail(c, "recv", err);
-            return;
-        }
-        c->len = (size_t)n;
-        c->off = 0;
         if (!opt.quiet)
             lab_log("conn %ld: %d bytes", c->id, n);
-        if (!on_writable(c))
-            return;
-        if (!c->peer_closed)
-            return; /* one recv per wake-up */
+        c->len = (size_t)n;
+        c->off = 0;
+        if (!on_writable(c) || !c->peer_closed)
+            return; /* FD_WRITE to come, or one recv per wake-up */
     }
+}
+
+/* Sends buf[off..len). Returns 1 when all of it went out (len = off = 0:
+ * read again), 0 when the rest waits for FD_WRITE or the connection was
+ * closed; either way the caller stops there.
+ *
+ * FD_WRITE is recorded once after WSAEventSelect(), and after that only
+ * when a send() has failed with WSAEWOULDBLOCK and room has appeared
+ * again. So this sends until everything is out or until that failure: a
+ * non-blocking send() may take less than asked, and stopping after such
+ * a short send would wait for an FD_WRITE that never comes. */
+static int on_writable(struct conn *c)
+{
+    while (c->off < c->len) {
+        int sent = send(c->s, c->buf + c->off, (int)(c->len - c->off), 0);
+        if (sent == SOCKET_ERROR) {
+            int err = WSAGetLastError();
+            if (err != WSAEWOULDBLOCK) /* else the client is not reading */
+                conn_fail(c, "send", err);
+            return 0;
+        }
+        c->off += (size_t)sent;
+        c->echoed += (unsigned long long)sent;
+        lab_count_echoed((size_t)sent);
+    }
+    c->len = c->off = 0; /* all of it went out: read again */
+    return 1;
 }
 
 /* The event of c is set: what happened since the last look? Unlike 05's
@@ -303,7 +307,12 @@ static void group_adopt(struct group *g)
     struct conn *taken[GROUP_SIZE];
     int count;
     /* Reset before taking the queue: a socket queued after this sets the
-     * event again, so none is left waiting. */
+     * event again, so none is left waiting. The reset can also erase the
+     * wake-up of Ctrl+C, which main sets after `closing`: if this thread
+     * looked at `closing` before main set it, and resets after main set
+     * the event, nothing would wake it again and main's join would hang.
+     * So group_thread looks at `closing` again after this reset: a reset
+     * that erased main's set came after it, so after `closing` was set. */
     WSAResetEvent(g->wakeup);
     EnterCriticalSection(&g->lock);
     count = g->queued;
@@ -389,6 +398,8 @@ static unsigned __stdcall group_thread(void *arg)
         DWORD first = r - WSA_WAIT_EVENT_0;
         if (first == 0) {
             group_adopt(g);
+            if (closing) /* seen only now: see group_adopt */
+                break;
             first = 1;
         }
         group_scan(g, first);

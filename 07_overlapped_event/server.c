@@ -42,8 +42,8 @@
  * groups; ending a group that becomes empty; timeouts; IPv6.
  *
  * Build (alone, from this folder):
- *   cl /nologo /W4 /WX server.c ws2_32.lib
- *   x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -O2 -o 07_overlapped_event.exe server.c -lws2_32
+ *   cl /nologo /W4 /WX /DWIN32_LEAN_AND_MEAN /D_WIN32_WINNT=0x0601 server.c ws2_32.lib
+ *   x86_64-w64-mingw32-gcc -std=c11 -O2 -Wall -Wextra -Werror -DWIN32_LEAN_AND_MEAN -D_WIN32_WINNT=0x0601 -o 07_overlapped_event.exe server.c -lws2_32
  * Run:
  *   07_overlapped_event.exe -p 40100      and in other consoles:  client.exe -p 40100
  *
@@ -72,6 +72,12 @@
 /* How often main looks at the backlog itself while FD_ACCEPT may be
  * stuck (Wine: see main). */
 #define ACCEPT_POLL_MS 100
+
+/* At Ctrl+C, how long a client may take to read the rest of its echo (at
+ * most LAB_BUF_SIZE bytes on the way) before that send is cancelled: long
+ * enough for a client that reads, short enough that one that does not
+ * cannot hold the server. */
+#define SHUTDOWN_GRACE_MS 2000
 
 /* ------------------------------------------------------------------------
  * Connections
@@ -102,8 +108,9 @@ struct conn {
     char peer[32];           /* "a.b.c.d:port", for the log */
     unsigned long long echoed;
     size_t len, off;         /* buf[off..len) is still owed to the client */
-    int pending;             /* operations posted that have not completed */
+    int pending;             /* operations posted and not handled yet, + 1 at set-up */
     const char *why;         /* set once the connection is closed */
+    int draining;            /* Ctrl+C: FIN sent, receives are read and dropped */
     struct io_op recv_op, send_op; /* one per operation that can be in flight */
     struct group *g;         /* the group that waits on its events, once adopted */
     DWORD slot;              /* its index in g->events and g->ovs */
@@ -153,10 +160,15 @@ static struct conn *conn_new(SOCKET s, const struct sockaddr_in *peer)
     }
     c->s = s;
     c->id = lab_next_conn_id();
+    c->pending = 1;
     lab_addr_str(peer, c->peer, sizeof c->peer);
+    /* The second event only once the first exists, so that the error
+     * logged is the failed call's and only the first can need closing. */
     c->recv_op.ov.hEvent = WSACreateEvent();
-    c->send_op.ov.hEvent = WSACreateEvent();
-    if (c->recv_op.ov.hEvent == WSA_INVALID_EVENT || c->send_op.ov.hEvent == WSA_INVALID_EVENT) {
+    c->send_op.ov.hEvent = WSA_INVALID_EVENT;
+    if (c->recv_op.ov.hEvent != WSA_INVALID_EVENT)
+        c->send_op.ov.hEvent = WSACreateEvent();
+    if (c->send_op.ov.hEvent == WSA_INVALID_EVENT) {
         lab_error("WSACreateEvent", WSAGetLastError());
         if (c->recv_op.ov.hEvent != WSA_INVALID_EVENT)
             WSACloseEvent(c->recv_op.ov.hEvent);
@@ -168,29 +180,54 @@ static struct conn *conn_new(SOCKET s, const struct sockaddr_in *peer)
     return c;
 }
 
-/* Closes the connection. Its memory goes only when no operation is in
- * flight: the system still writes into the io_op (and into buf) of a
- * pending operation, and closesocket() does not stop that at once. It
- * aborts the operation, which then completes with an error and sets its
- * event; on_io_done sees it and conn_release frees c after the last one.
- * Runs on the group's thread once the group has adopted c, or on the main
- * thread before that (no operation has been posted then). */
-static void conn_free(struct conn *c, const char *why)
+/* Closes the connection: the socket now, the memory when the last
+ * reference goes (conn_put). The system still writes into the io_op (and
+ * into buf) of a pending operation, and closesocket() does not stop that
+ * at once: it aborts the operation, which then completes with an error
+ * and sets its event; on_io_done sees it and drops its reference. Runs on
+ * the group's thread once the group has adopted c, or on the main thread
+ * before that (no operation has been posted then). */
+static void conn_close(struct conn *c, const char *why)
 {
     if (c->why == NULL)
         c->why = why;
     if (c->s != INVALID_SOCKET) {
-        /* Windows aborts the pending operations in closesocket(). Wine 8
-         * leaves a pending WSASend pending for ever (a client that does
-         * not read, at Ctrl+C); only CancelIoEx ends it. Cancelling first
-         * changes nothing on Windows: the operations end aborted either
-         * way. */
-        if (c->pending > 0)
-            CancelIoEx((HANDLE)c->s, NULL);
-        closesocket(c->s); /* graceful: what we sent is still delivered */
+        /* Windows aborts the pending operations of a socket it closes.
+         * Wine 8 leaves a pending WSASend pending for ever (a client that
+         * does not read, at Ctrl+C); only CancelIoEx ends it (995).
+         * Cancel, then close: right on both. At Ctrl+C nothing owed is
+         * dropped so before SHUTDOWN_GRACE_MS has passed (see post_recv). */
+        CancelIoEx((HANDLE)c->s, NULL);
+        closesocket(c->s);
     }
     c->s = INVALID_SOCKET;
-    if (c->pending > 0)
+}
+
+/* A failed operation ends that connection only. A reset is the peer's
+ * business, not an error of ours; an operation failing because Ctrl+C
+ * cancelled it is the shutdown, not an error either. (Nothing closes
+ * sockets behind a group thread's back: at Ctrl+C each group closes its
+ * own, and the operations of a closed socket never reach here, see
+ * on_io_done.) */
+static void conn_fail(struct conn *c, const char *call, int err)
+{
+    if (lab_stopping()) {
+        conn_close(c, "closed at shutdown");
+    } else if (lab_is_peer_gone(err)) {
+        conn_close(c, "reset by peer");
+    } else {
+        lab_conn_error(c->id, call, err);
+        conn_close(c, "closed after an error");
+    }
+}
+
+/* Drops one reference: a completion whose handling is over, or the set-up
+ * reference of conn_new (the group drops it once the first receive is
+ * posted; whoever closes c before that, drops it then). The last one
+ * frees: by then the socket is closed and nothing is pending. */
+static void conn_put(struct conn *c)
+{
+    if (--c->pending != 0)
         return;
     if (c->g != NULL)
         group_drop(c->g, c);
@@ -200,39 +237,11 @@ static void conn_free(struct conn *c, const char *why)
     free(c);
 }
 
-/* A failed operation ends that connection only. A reset is the peer's
- * business, not an error of ours. (Nothing closes sockets behind a group
- * thread's back: at Ctrl+C each group closes its own, and the aborted
- * operations never reach here, see on_io_done.) */
-static void conn_fail(struct conn *c, const char *call, int err)
-{
-    if (lab_is_peer_gone(err)) {
-        conn_free(c, "reset by peer");
-    } else {
-        lab_conn_error(c->id, call, err);
-        conn_free(c, "closed after an error");
-    }
-}
-
 /* ------------------------------------------------------------------------
  * Sending and receiving
  * --------------------------------------------------------------------- */
 
 static void group_watch(struct conn *c, struct io_op *op);
-
-/* One operation of c is over: its event is set. Returns 1 if c was
- * closed meanwhile; then the outcome does not matter any more (it is
- * usually the abort that closesocket caused), and the last operation to
- * finish frees c. */
-static int conn_release(struct conn *c)
-{
-    c->pending--;
-    if (c->why == NULL)
-        return 0;
-    if (c->pending == 0)
-        conn_free(c, c->why);
-    return 1;
-}
 
 /* Gets op ready to be posted. Zeroed first: the system keeps the status
  * and byte count of the last operation in the OVERLAPPED, and Microsoft
@@ -259,6 +268,17 @@ static int post_recv(struct conn *c)
 {
     struct io_op *op = &c->recv_op;
     DWORD flags = 0; /* in/out: WSARecv reads it (MSG_PEEK, MSG_OOB...) */
+    /* Ctrl+C came, and nothing is owed (a receive is posted only then).
+     * Closing now would not be enough to deliver the echo: a close with
+     * unread data in the receive buffer (the client sent more than we
+     * read: backpressure) is answered with a reset, on Windows as on
+     * Linux, and the reset drops what is still on its way to the client.
+     * So: a FIN after the echo, then receives that read and drop until
+     * the client closes too (on_recv_done), bounded by SHUTDOWN_GRACE_MS (group_thread). */
+    if (lab_stopping() && !c->draining) {
+        shutdown(c->s, SD_SEND);
+        c->draining = 1;
+    }
     op_prepare(c, op, OP_RECV);
     /* SOLUTION BEGIN: Point op->wb at the whole of c->buf, count the operation in c->pending,
      * and post an overlapped WSARecv on c->s with &op->ov (no completion routine: its event is
@@ -317,7 +337,13 @@ static void on_recv_done(struct conn *c, DWORD err, DWORD bytes)
     if (bytes == 0) {
         /* The client half-closed (shutdown send, or closesocket). We owe
          * nothing: each piece went back before the next receive. */
-        conn_free(c, "closed by peer");
+        conn_close(c, c->draining ? "closed at shutdown" : "closed by peer");
+        return;
+    }
+    if (c->draining) { /* after Ctrl+C: dropped, see post_recv */
+        e = post_recv(c);
+        if (e != 0)
+            conn_fail(c, "WSARecv", e);
         return;
     }
     if (!opt.quiet)
@@ -365,13 +391,15 @@ static void on_io_done(WSAOVERLAPPED *ov)
     DWORD bytes = 0, flags = 0, err = 0;
     /* Closed meanwhile: c->s is no longer this connection's socket (its
      * handle value may already belong to a new one), so the result is not
-     * asked for. The set event alone says the system is done with op. */
-    if (conn_release(c))
+     * asked for. Its completion alone says the system is done with op. */
+    if (c->why != NULL) {
+        conn_put(c);
         return;
+    }
     /* SOLUTION BEGIN: Collect the outcome of the completed operation: WSAGetOverlappedResult on
-     * c->s and ov, without waiting (its event is set already), gives bytes; when it returns
-     * FALSE, err = WSAGetLastError(). */
-    /* FALSE: do not wait, the event is set. */
+     * c->s and ov, without waiting (it is over already), gives bytes; when it returns FALSE,
+     * err = WSAGetLastError(). */
+    /* FALSE: do not wait, the operation is over. */
     if (!WSAGetOverlappedResult(c->s, ov, &bytes, FALSE, &flags))
         err = (DWORD)WSAGetLastError();
     /* SOLUTION END: err = WSAEOPNOTSUPP; (void)flags; */
@@ -379,6 +407,7 @@ static void on_io_done(WSAOVERLAPPED *ov)
         on_recv_done(c, err, bytes);
     else
         on_send_done(c, err, bytes);
+    conn_put(c); /* the completion's reference: its handling is over */
 }
 
 /* ------------------------------------------------------------------------
@@ -393,7 +422,12 @@ static void group_adopt(struct group *g)
     struct conn *taken[GROUP_SIZE];
     int count;
     /* Reset before taking the queue: a socket queued after this sets the
-     * event again, so none is left waiting. */
+     * event again, so none is left waiting. The reset can also erase the
+     * wake-up of Ctrl+C, which main sets after `closing`: if this thread
+     * looked at `closing` before main set it, and resets after main set
+     * the event, nothing would wake it again and main's join would hang.
+     * So group_thread looks at `closing` again after this reset: a reset
+     * that erased main's set came after it, so after `closing` was set. */
     WSAResetEvent(g->wakeup);
     EnterCriticalSection(&g->lock);
     count = g->queued;
@@ -409,6 +443,7 @@ static void group_adopt(struct group *g)
         err = post_recv(c); /* fills events[slot] and ovs[slot] */
         if (err != 0)
             conn_fail(c, "WSARecv", err);
+        conn_put(c); /* the set-up reference of conn_new */
     }
 }
 
@@ -443,14 +478,32 @@ static void group_drop(struct group *g, struct conn *c)
  * client at a low index keeps sending, get that index back on every
  * wake-up, and the connections above it would starve. So after a wake-up
  * every slot from the reported index on is looked at (those below it were
- * not signalled), each with a zero-timeout wait on its event. A completion
- * posts at most one new operation, into the same slot, so a fast client
- * gets one operation per pass. */
+ * not signalled). The look is HasOverlappedIoCompleted, not a zero-timeout
+ * wait on each event: it reads the status the system writes into the
+ * OVERLAPPED (STATUS_PENDING until the operation is over), in user mode,
+ * where a wait per slot is a system call per slot, 63 per wake-up (under
+ * Wine, 63 trips to the wineserver). It is valid here because each slot's
+ * operation was started (posts that fail drop their slot at once). A
+ * completion posts at most one new operation, into the same slot, so a
+ * fast client gets one operation per pass. */
 static void group_scan(struct group *g, DWORD first)
 {
     DWORD i = first;
     while (i <= g->n) {
-        if (WSAWaitForMultipleEvents(1, &g->events[i], TRUE, 0, FALSE) != WSA_WAIT_EVENT_0) {
+        int done = HasOverlappedIoCompleted(g->ovs[i]);
+        if (!done && i == first) {
+            /* The wait reported this slot (or, after an adoption, it is
+             * slot 1), yet its operation is pending. A set event is then
+             * from the operation before: the system writes the status,
+             * then sets the event, and this thread may have seen the
+             * status in between, served it and posted again (op_prepare
+             * reset the event too early). Reset it, or every wait would
+             * return at once; then look again, since an operation that
+             * completed just before the reset lost its set. */
+            WSAResetEvent(g->events[i]);
+            done = HasOverlappedIoCompleted(g->ovs[i]);
+        }
+        if (!done) {
             i++;
             continue;
         }
@@ -486,31 +539,61 @@ static unsigned __stdcall group_thread(void *arg)
         DWORD first = r - WSA_WAIT_EVENT_0;
         if (first == 0) {
             group_adopt(g);
+            if (closing) /* seen only now: see group_adopt */
+                break;
             first = 1;
         }
         group_scan(g, first);
     }
     /* Take no more sockets (main queues none once `dead` is set), then
-     * close those still queued (nothing posted on them yet) and those
-     * adopted. */
+     * close those still queued (nothing posted on them yet: the set-up
+     * reference is their last). */
     why = closing ? "closed at shutdown" : "closed after an error";
     EnterCriticalSection(&g->lock);
     g->dead = 1;
     LeaveCriticalSection(&g->lock);
-    for (int i = 0; i < g->queued; i++)
-        conn_free(g->queue[i], why);
+    for (int i = 0; i < g->queued; i++) {
+        conn_close(g->queue[i], why);
+        conn_put(g->queue[i]);
+    }
     g->queued = 0;
-    for (DWORD i = g->n; i >= 1; i--)
-        conn_free(CONTAINING_RECORD(g->ovs[i], struct io_op, ov)->c, why);
-    /* Every adopted connection has an operation in flight, so each
-     * closesocket() above has aborted one: its memory is still the
-     * system's. Wait for the aborted completions; the last one of each
-     * connection frees it (on_io_done, conn_release) and drops its slot.
-     * INFINITE: an aborted operation completes and sets its event, and
-     * only slots with an operation in flight are in the set, which is
-     * never empty inside the loop. */
+    /* Every adopted connection has one operation in flight. A receive
+     * owes nothing: it is cancelled, and its failure closes the
+     * connection (conn_fail). (One that completed with data meanwhile is
+     * not cancelled: its echo goes out.) A send owes the rest of an echo:
+     * the client gets SHUTDOWN_GRACE_MS to take it and to close in turn
+     * (see post_recv); only then is the send cancelled. A receive that
+     * drains is left too. After an error, everything closes now. */
+    for (DWORD i = g->n; i >= 1; i--) {
+        struct io_op *op = CONTAINING_RECORD(g->ovs[i], struct io_op, ov);
+        if (!closing)
+            conn_close(op->c, why);
+        else if (op->kind == OP_RECV && !op->c->draining)
+            CancelIoEx((HANDLE)op->c->s, &op->ov);
+    }
+    /* closesocket() aborted the operations of those closed, but their
+     * memory stays the system's until they complete. Wait for every
+     * completion; the last reference of each connection frees it
+     * (on_io_done, conn_put) and drops its slot. The wait ends when the
+     * grace ends, and is INFINITE once everything is closed: an aborted
+     * operation completes and sets its event, and only slots with an
+     * operation in flight are in the set, which is never empty inside the
+     * loop. */
+    ULONGLONG cut_at = closing ? GetTickCount64() + SHUTDOWN_GRACE_MS : 0;
     while (g->n > 0) {
-        DWORD r = WSAWaitForMultipleEvents(g->n, &g->events[1], FALSE, WSA_INFINITE, FALSE);
+        DWORD wait_ms = WSA_INFINITE;
+        ULONGLONG now = GetTickCount64();
+        if (cut_at != 0 && now < cut_at) {
+            wait_ms = (DWORD)(cut_at - now);
+        } else if (cut_at != 0) {
+            for (DWORD i = g->n; i >= 1; i--)
+                conn_close(CONTAINING_RECORD(g->ovs[i], struct io_op, ov)->c,
+                           "closed at shutdown, after the grace");
+            cut_at = 0;
+        }
+        DWORD r = WSAWaitForMultipleEvents(g->n, &g->events[1], FALSE, wait_ms, FALSE);
+        if (r == WSA_WAIT_TIMEOUT)
+            continue;
         if (r == WSA_WAIT_FAILED) {
             /* A bug; leave the memory to the system rather than spin. */
             lab_error("WSAWaitForMultipleEvents", WSAGetLastError());
@@ -582,12 +665,15 @@ static void hand_over(struct conn *c)
         if (group_add(groups[i], c))
             return;
     if (group_count == MAX_GROUPS) {
-        conn_free(c, "closed: server full");
+        conn_close(c, "closed: server full");
+        conn_put(c);
         return;
     }
     struct group *g = group_new();
-    if (g == NULL || !group_add(g, c))
-        conn_free(c, "closed: no group for it");
+    if (g == NULL || !group_add(g, c)) {
+        conn_close(c, "closed: no group for it");
+        conn_put(c);
+    }
 }
 
 /* ------------------------------------------------------------------------
@@ -642,10 +728,12 @@ static int accept_ready(void)
          * WSA_IO_PENDING, never the non-blocking WSAEWOULDBLOCK. */
         if (WSAEventSelect(s, NULL, 0) == SOCKET_ERROR) {
             conn_fail(c, "WSAEventSelect", WSAGetLastError());
+            conn_put(c);
             continue;
         }
         if (ioctlsocket(s, FIONBIO, &blocking) == SOCKET_ERROR) {
             conn_fail(c, "ioctlsocket(FIONBIO)", WSAGetLastError());
+            conn_put(c);
             continue;
         }
         hand_over(c);

@@ -41,8 +41,8 @@
  * (an echo has one operation in flight per connection), timeouts, IPv6.
  *
  * Build (alone, from this folder):
- *   cl /nologo /W4 /WX server.c ws2_32.lib
- *   x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -O2 -o 08_overlapped_callback.exe server.c -lws2_32
+ *   cl /nologo /W4 /WX /DWIN32_LEAN_AND_MEAN /D_WIN32_WINNT=0x0601 server.c ws2_32.lib
+ *   x86_64-w64-mingw32-gcc -std=c11 -O2 -Wall -Wextra -Werror -DWIN32_LEAN_AND_MEAN -D_WIN32_WINNT=0x0601 -o 08_overlapped_callback.exe server.c -lws2_32
  * Run:
  *   08_overlapped_callback.exe -p 40100      and in other consoles:  client.exe -p 40100
  *
@@ -60,6 +60,12 @@
 /* How often main looks at the backlog itself while FD_ACCEPT may be
  * stuck (Wine: see main). */
 #define ACCEPT_POLL_MS 100
+
+/* At Ctrl+C, how long a client may take to read the rest of its echo (at
+ * most LAB_BUF_SIZE bytes on the way) before that send is cancelled: long
+ * enough for a client that reads, short enough that one that does not
+ * cannot hold the server. */
+#define SHUTDOWN_GRACE_MS 2000
 
 /* ------------------------------------------------------------------------
  * Connections
@@ -87,8 +93,9 @@ struct conn {
     char peer[32];           /* "a.b.c.d:port", for the log */
     unsigned long long echoed;
     size_t len, off;         /* buf[off..len) is still owed to the client */
-    int pending;             /* operations in flight or queued to be posted */
+    int pending;             /* operations posted or queued and not handled yet, + 1 at set-up */
     const char *why;         /* set once the connection is closed */
+    int draining;            /* Ctrl+C: FIN sent, receives are read and dropped */
     struct io_op recv_op, send_op; /* one per operation that can be in flight */
     enum op_kind next_op;    /* what post_deferred posts for it */
     struct conn *later;      /* the queue of connections waiting for a post */
@@ -111,6 +118,8 @@ static struct conn **later_tail = &later_head;
 
 static void CALLBACK on_io_done(DWORD err, DWORD bytes, LPWSAOVERLAPPED ov, DWORD flags);
 
+/* The new connection holds one reference, its creator's, which
+ * accept_ready drops with conn_put() once the first receive is posted. */
 static struct conn *conn_new(SOCKET s, const struct sockaddr_in *peer)
 {
     struct conn *c = calloc(1, sizeof *c);
@@ -121,6 +130,7 @@ static struct conn *conn_new(SOCKET s, const struct sockaddr_in *peer)
     }
     c->s = s;
     c->id = lab_next_conn_id();
+    c->pending = 1;
     lab_addr_str(peer, c->peer, sizeof c->peer);
     c->next = live;
     if (live != NULL)
@@ -130,27 +140,50 @@ static struct conn *conn_new(SOCKET s, const struct sockaddr_in *peer)
     return c;
 }
 
-/* Closes the connection. Its memory goes only when nothing is pending:
- * Windows still writes into the io_op (and into buf) of an operation in
- * flight, and the routine of the aborted operation still comes, with a
- * pointer into this struct; a connection queued for a post is still named
- * by the queue. In those cases conn_release frees it. */
-static void conn_free(struct conn *c, const char *why)
+/* Closes the connection: the socket now, the memory when the last
+ * reference goes (conn_put). Windows still writes into the io_op (and
+ * into buf) of an operation in flight, and the routine of the aborted
+ * operation still comes, with a pointer into this struct; a connection
+ * queued for a post is still named by the queue. */
+static void conn_close(struct conn *c, const char *why)
 {
     if (c->why == NULL)
         c->why = why;
     if (c->s != INVALID_SOCKET) {
-        /* Windows aborts the pending operations in closesocket(). Wine 8
-         * leaves a pending WSASend pending for ever (a client that does
-         * not read, at Ctrl+C); only CancelIoEx ends it. Cancelling first
-         * changes nothing on Windows: the operations end aborted either
-         * way, and their routines still come. */
-        if (c->pending > 0)
-            CancelIoEx((HANDLE)c->s, NULL);
-        closesocket(c->s); /* graceful: what we sent is still delivered */
+        /* Windows aborts the pending operations of a socket it closes.
+         * Wine 8 leaves a pending WSASend pending for ever (a client that
+         * does not read, at Ctrl+C); only CancelIoEx ends it (995).
+         * Cancel, then close: right on both. At Ctrl+C nothing owed is
+         * dropped so before SHUTDOWN_GRACE_MS has passed (see post_recv). */
+        CancelIoEx((HANDLE)c->s, NULL);
+        closesocket(c->s);
     }
     c->s = INVALID_SOCKET;
-    if (c->pending > 0)
+}
+
+/* A failed operation ends that connection only. A reset is the peer's
+ * business, not an error of ours; an operation failing because Ctrl+C
+ * cancelled it is the shutdown, not an error either. (The operations of
+ * a socket closed meanwhile never reach here, see on_io_done.) */
+static void conn_fail(struct conn *c, const char *call, int err)
+{
+    if (lab_stopping()) {
+        conn_close(c, "closed at shutdown");
+    } else if (lab_is_peer_gone(err)) {
+        conn_close(c, "reset by peer");
+    } else {
+        lab_conn_error(c->id, call, err);
+        conn_close(c, "closed after an error");
+    }
+}
+
+/* Drops one reference: a completion whose routine is done, a queued post
+ * that left the queue, or the set-up reference of conn_new. The last one
+ * frees: by then the socket is closed, nothing is pending and the queue
+ * does not name c. */
+static void conn_put(struct conn *c)
+{
+    if (--c->pending != 0)
         return;
     if (c->prev != NULL)
         c->prev->next = c->next;
@@ -162,37 +195,9 @@ static void conn_free(struct conn *c, const char *why)
     free(c);
 }
 
-/* A failed operation ends that connection only. A reset is the peer's
- * business, not an error of ours. (Nothing closes sockets behind the
- * routines' back: at Ctrl+C close_all marks every connection closed
- * first, and the aborted operations never reach here, see on_io_done.) */
-static void conn_fail(struct conn *c, const char *call, int err)
-{
-    if (lab_is_peer_gone(err)) {
-        conn_free(c, "reset by peer");
-    } else {
-        lab_conn_error(c->id, call, err);
-        conn_free(c, "closed after an error");
-    }
-}
-
 /* ------------------------------------------------------------------------
  * Sending and receiving
  * --------------------------------------------------------------------- */
-
-/* One pending thing of c is over: its routine is running, or it left the
- * post queue. Returns 1 if c was closed meanwhile; then the outcome does
- * not matter any more (for an operation it is usually the abort that
- * closesocket caused), and the last one to finish frees c. */
-static int conn_release(struct conn *c)
-{
-    c->pending--;
-    if (c->why == NULL)
-        return 0;
-    if (c->pending == 0)
-        conn_free(c, c->why);
-    return 1;
-}
 
 /* Posts a receive into the whole buffer. Returns 0 or the WSA error.
  * Whether WSARecv completes at once (returns 0) or later (WSA_IO_PENDING),
@@ -202,6 +207,17 @@ static int post_recv(struct conn *c)
 {
     struct io_op *op = &c->recv_op;
     DWORD flags = 0; /* in/out: WSARecv reads it (MSG_PEEK, MSG_OOB...) */
+    /* Ctrl+C came, and nothing is owed (a receive is posted only then).
+     * Closing now would not be enough to deliver the echo: a close with
+     * unread data in the receive buffer (the client sent more than we
+     * read: backpressure) is answered with a reset, on Windows as on
+     * Linux, and the reset drops what is still on its way to the client.
+     * So: a FIN after the echo, then receives that read and drop until
+     * the client closes too (on_recv_done), bounded by SHUTDOWN_GRACE_MS (close_all). */
+    if (lab_stopping() && !c->draining) {
+        shutdown(c->s, SD_SEND);
+        c->draining = 1;
+    }
     memset(op, 0, sizeof *op); /* a fresh OVERLAPPED for every call */
     op->kind = OP_RECV;
     op->c = c;
@@ -279,11 +295,12 @@ static void post_deferred(void)
         later_head = c->later;
         if (later_head == NULL)
             later_tail = &later_head;
-        if (conn_release(c)) /* closed while it waited */
-            continue;
-        err = c->next_op == OP_RECV ? post_recv(c) : post_send(c);
-        if (err != 0)
-            conn_fail(c, c->next_op == OP_RECV ? "WSARecv" : "WSASend", err);
+        if (c->why == NULL) { /* else closed while it waited */
+            err = c->next_op == OP_RECV ? post_recv(c) : post_send(c);
+            if (err != 0)
+                conn_fail(c, c->next_op == OP_RECV ? "WSARecv" : "WSASend", err);
+        }
+        conn_put(c); /* the queue's reference */
     }
 }
 
@@ -299,7 +316,11 @@ static void on_recv_done(struct conn *c, DWORD err, DWORD bytes)
     if (bytes == 0) {
         /* The client half-closed (shutdown send, or closesocket). We owe
          * nothing: each piece went back before the next receive. */
-        conn_free(c, "closed by peer");
+        conn_close(c, c->draining ? "closed at shutdown" : "closed by peer");
+        return;
+    }
+    if (c->draining) { /* after Ctrl+C: dropped, see post_recv */
+        post_later(c, OP_RECV);
         return;
     }
     if (!opt.quiet)
@@ -332,18 +353,21 @@ static void on_send_done(struct conn *c, DWORD err, DWORD bytes)
  * thread that posted the operation, from inside one of its alertable
  * waits, once per operation: also when the operation failed or was
  * aborted by closesocket (the code is then 995 on Windows, 676 under
- * Wine; it is never compared: conn_release knows the socket was closed). */
+ * Wine; it is never compared: c->why says the socket was closed). */
 static void CALLBACK on_io_done(DWORD err, DWORD bytes, LPWSAOVERLAPPED ov, DWORD flags)
 {
     struct io_op *op = CONTAINING_RECORD(ov, struct io_op, ov);
     struct conn *c = op->c;
     (void)flags;
-    if (conn_release(c))
+    if (c->why != NULL) { /* closed meanwhile: the outcome does not matter */
+        conn_put(c);
         return;
+    }
     if (op->kind == OP_RECV)
         on_recv_done(c, err, bytes);
     else
         on_send_done(c, err, bytes);
+    conn_put(c); /* the completion's reference: its handling is over */
 }
 
 /* ------------------------------------------------------------------------
@@ -401,15 +425,18 @@ static int accept_ready(void)
          * WSA_IO_PENDING, never the non-blocking WSAEWOULDBLOCK. */
         if (WSAEventSelect(s, NULL, 0) == SOCKET_ERROR) {
             conn_fail(c, "WSAEventSelect", WSAGetLastError());
+            conn_put(c);
             continue;
         }
         if (ioctlsocket(s, FIONBIO, &blocking) == SOCKET_ERROR) {
             conn_fail(c, "ioctlsocket(FIONBIO)", WSAGetLastError());
+            conn_put(c);
             continue;
         }
         int err = post_recv(c);
         if (err != 0)
             conn_fail(c, "WSARecv", err);
+        conn_put(c); /* the set-up reference of conn_new */
     }
 
     /* The routines that were queued meanwhile run now. The wait would not
@@ -425,25 +452,42 @@ static int accept_ready(void)
  * Stopping
  * --------------------------------------------------------------------- */
 
-/* Ctrl+C: close every socket, then keep waiting alertably until the
+/* Ctrl+C: end every connection, then keep waiting alertably until the
  * routine of every pending operation has run (closesocket aborts the
  * operation but does not cancel its routine: it still comes, and until it
  * has, Windows may still write into the io_op). Outside a routine every
  * live connection has exactly one operation in flight or one queued
- * post. post_deferred lets go of the queued ones; each of the others
- * brings one routine, and the last one empties the list. */
+ * post. A receive in flight owes nothing: it is cancelled, and its
+ * failure closes the connection (conn_fail). An echo on the way (a send)
+ * gets SHUTDOWN_GRACE_MS for the client to take it and to close in turn
+ * (see post_recv); only then are the sockets still open closed, their
+ * operations cancelled. post_deferred posts what the routines queued, or
+ * lets go of it for a closed connection; each operation brings one
+ * routine, and the last reference empties the list. */
 static void close_all(void)
 {
-    struct conn *c, *next;
+    ULONGLONG cut_at = GetTickCount64() + SHUTDOWN_GRACE_MS;
     closesocket(listener);
     listener = INVALID_SOCKET;
-    for (c = live; c != NULL; c = next) {
-        next = c->next;
-        conn_free(c, "closed at shutdown");
+    for (struct conn *c = live; c != NULL; c = c->next)
+        if (c->s != INVALID_SOCKET && !c->draining) /* no receive in flight: nothing done */
+            CancelIoEx((HANDLE)c->s, &c->recv_op.ov);
+    for (;;) {
+        DWORD wait_ms = INFINITE;
+        ULONGLONG now = GetTickCount64();
+        post_deferred();
+        if (live == NULL)
+            break;
+        if (cut_at != 0 && now < cut_at) {
+            wait_ms = (DWORD)(cut_at - now);
+        } else if (cut_at != 0) {
+            for (struct conn *c = live; c != NULL; c = c->next)
+                conn_close(c, "closed at shutdown, after the grace");
+            cut_at = 0;
+            continue; /* post_deferred first: queued posts hold references */
+        }
+        SleepEx(wait_ms, TRUE); /* returns after routines have run, or at the cut */
     }
-    post_deferred();
-    while (live != NULL)
-        SleepEx(INFINITE, TRUE); /* returns after routines have run */
 }
 
 /* ------------------------------------------------------------------------

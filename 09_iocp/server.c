@@ -46,8 +46,8 @@
  * in flight per connection; step 10 needs one), timeouts, IPv6.
  *
  * Build (alone, from this folder):
- *   cl /nologo /W4 /WX server.c ws2_32.lib
- *   x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -O2 -o 09_iocp.exe server.c -lws2_32
+ *   cl /nologo /W4 /WX /DWIN32_LEAN_AND_MEAN /D_WIN32_WINNT=0x0601 server.c ws2_32.lib
+ *   x86_64-w64-mingw32-gcc -std=c11 -O2 -Wall -Wextra -Werror -DWIN32_LEAN_AND_MEAN -D_WIN32_WINNT=0x0601 -o 09_iocp.exe server.c -lws2_32
  * (no mswsock library: AcceptEx and GetAcceptExSockaddrs are looked up at
  * run time, see load_extensions)
  * Run:
@@ -73,6 +73,12 @@
 /* Pause before posting again an accept that failed for want of sockets
  * or memory: the shortage may last, and retrying at once would spin. */
 #define ACCEPT_RETRY_MS 100
+
+/* At Ctrl+C, how long a client may take to read the rest of its echo (at
+ * most LAB_BUF_SIZE bytes on the way) before that send is cancelled: long
+ * enough for a client that reads, short enough that one that does not
+ * cannot hold the server. */
+#define SHUTDOWN_GRACE_MS 2000
 
 /* Workers when -t is not given: this many per processor. Chosen by
  * measurement (README.md): a worker that is blocked (a console write, a
@@ -118,7 +124,8 @@ struct conn {
     size_t len, off;         /* buf[off..len) is still owed to the client */
     volatile LONG pending;   /* operations posted and not handled yet, + 1 at set-up */
     const char *why;         /* set once the connection is closed */
-    CRITICAL_SECTION lock;   /* s and why: closing against posting */
+    int draining;            /* Ctrl+C: FIN sent, receives are read and dropped */
+    CRITICAL_SECTION lock;   /* s, why, draining: closing against posting */
     struct io_op recv_op, send_op; /* one per operation that can be in flight */
     struct conn *prev, *next; /* the list of live connections */
     char buf[LAB_BUF_SIZE];  /* what WSARecv filled, until it is sent back */
@@ -155,8 +162,8 @@ static void release_outstanding(void)
         SetEvent(all_released);
 }
 
-/* The new connection holds one reference, the accepting worker's, which
- * it drops with conn_release() once the first receive is posted. */
+/* The new connection holds one reference, its creator's, which
+ * accept_conn drops with conn_put() once the first receive is posted. */
 static struct conn *conn_new(SOCKET s, const struct sockaddr_in *peer)
 {
     struct conn *c = calloc(1, sizeof *c);
@@ -191,23 +198,24 @@ static struct conn *conn_new(SOCKET s, const struct sockaddr_in *peer)
 }
 
 /* Closes the connection: the socket now, the memory when the last
- * reference goes (conn_release). Windows still writes into the io_op (and
+ * reference goes (conn_put). Windows still writes into the io_op (and
  * into buf) of a pending operation, and the packet of the aborted
  * operation still comes, with a pointer into this struct. Called by the
  * worker handling the connection, and by main at Ctrl+C: the lock makes
  * the socket close once, and never while a worker is posting on it. */
-static void conn_free(struct conn *c, const char *why)
+static void conn_close(struct conn *c, const char *why)
 {
     EnterCriticalSection(&c->lock);
     if (c->why == NULL)
         c->why = why;
     if (c->s != INVALID_SOCKET) {
         /* Windows aborts the pending operations of a socket it closes.
-         * Wine 8 leaves a pending WSASend pending (one stuck on a client
-         * that reads nothing), and its packet would never come; CancelIoEx
-         * ends it (995). Cancel, then close: right on both. */
+         * Wine 8 leaves a pending WSASend pending for ever (a client that
+         * does not read, at Ctrl+C); only CancelIoEx ends it (995).
+         * Cancel, then close: right on both. At Ctrl+C nothing owed is
+         * dropped so before SHUTDOWN_GRACE_MS has passed (see post_recv). */
         CancelIoEx((HANDLE)c->s, NULL);
-        closesocket(c->s); /* graceful: what we sent is still delivered */
+        closesocket(c->s);
     }
     c->s = INVALID_SOCKET;
     LeaveCriticalSection(&c->lock);
@@ -215,26 +223,25 @@ static void conn_free(struct conn *c, const char *why)
 
 /* A failed operation ends that connection only. A reset is the peer's
  * business, not an error of ours; an operation failing because Ctrl+C
- * closed the socket is the shutdown, not an error either. */
+ * cancelled it is the shutdown, not an error either. */
 static void conn_fail(struct conn *c, const char *call, int err)
 {
     if (lab_stopping()) {
-        conn_free(c, "closed at shutdown");
+        conn_close(c, "closed at shutdown");
     } else if (lab_is_peer_gone(err)) {
-        conn_free(c, "reset by peer");
+        conn_close(c, "reset by peer");
     } else {
         lab_conn_error(c->id, call, err);
-        conn_free(c, "closed after an error");
+        conn_close(c, "closed after an error");
     }
 }
 
 /* Drops one reference: a completion whose handling is over, or the
- * accepting worker's. Unlike 08, where the routine drops its count before
- * it runs, a worker keeps it until it is done: otherwise main could see
- * zero and free the connection under the worker's feet. The last one
- * frees: by then the socket is closed and nothing is pending, so nobody
- * else can reach c but the list. */
-static void conn_release(struct conn *c)
+ * set-up reference of conn_new. A worker keeps its completion's until it
+ * is done: otherwise main, which closes at the same time, could see zero
+ * and free the connection under the worker's feet. The last one frees:
+ * by then the socket is closed and nothing is pending. */
+static void conn_put(struct conn *c)
 {
     if (InterlockedDecrement(&c->pending) != 0)
         return;
@@ -271,6 +278,24 @@ static int post_recv(struct conn *c)
     struct io_op *op = &c->recv_op;
     DWORD flags = 0; /* in/out: WSARecv reads it (MSG_PEEK, MSG_OOB...) */
     int err = 0;
+    /* Ctrl+C came, and nothing is owed (a receive is posted only then).
+     * Closing now would not be enough to deliver the echo: a close with
+     * unread data in the receive buffer (the client sent more than we
+     * read: backpressure) is answered with a reset, on Windows as on
+     * Linux, and the reset drops what is still on its way to the client.
+     * So: a FIN after the echo, then receives that read and drop until
+     * the client closes too (on_recv_done), bounded by SHUTDOWN_GRACE_MS
+     * (close_all). Under the lock, as close_all's cancel, which comes
+     * after the stop flag was set: a draining receive is never cancelled.
+     * A receive that looked here just before the flag was set, and is
+     * posted just after close_all passed, is not cancelled either: it
+     * ends with the client's next data, or at the end of the grace. */
+    EnterCriticalSection(&c->lock);
+    if (c->s != INVALID_SOCKET && lab_stopping() && !c->draining) {
+        shutdown(c->s, SD_SEND);
+        c->draining = 1;
+    }
+    LeaveCriticalSection(&c->lock);
     memset(op, 0, sizeof *op); /* a fresh OVERLAPPED for every call */
     op->kind = OP_RECV;
     op->c = c;
@@ -343,7 +368,13 @@ static void on_recv_done(struct conn *c, DWORD err, DWORD bytes)
     if (bytes == 0) {
         /* The client half-closed (shutdown send, or closesocket). We owe
          * nothing: each piece went back before the next receive. */
-        conn_free(c, "closed by peer");
+        conn_close(c, c->draining ? "closed at shutdown" : "closed by peer");
+        return;
+    }
+    if (c->draining) { /* after Ctrl+C: dropped, see post_recv */
+        e = post_recv(c);
+        if (e != 0)
+            conn_fail(c, "WSARecv", e);
         return;
     }
     if (!opt.quiet)
@@ -534,7 +565,7 @@ static void accept_conn(struct accept_op *a, SOCKET s)
     err = post_recv(c);
     if (err != 0)
         conn_fail(c, "WSARecv", err);
-    conn_release(c); /* the accepting worker's reference */
+    conn_put(c); /* the set-up reference of conn_new */
 }
 
 /* An accept completed, and whatever happened the operation is over: post
@@ -601,7 +632,7 @@ static void on_io_done(struct io_op *op, DWORD err, DWORD bytes)
         on_recv_done(c, err, bytes);
     else
         on_send_done(c, err, bytes);
-    conn_release(c);
+    conn_put(c); /* the completion's reference: its handling is over */
 }
 
 static unsigned __stdcall worker(void *arg)
@@ -636,11 +667,16 @@ static unsigned __stdcall worker(void *arg)
  * Stopping
  * --------------------------------------------------------------------- */
 
-/* Ctrl+C: close every socket, then wait until every pending operation has
- * come back (closesocket aborts an operation, but its packet still comes,
- * and until a worker has dequeued it Windows may still write into the
- * io_op). Each closed socket brings one packet per pending operation; the
- * workers handle them, and the last release sets all_released. */
+/* Ctrl+C: end every connection, then wait until every pending operation
+ * has come back (closesocket aborts an operation, but its packet still
+ * comes, and until a worker has dequeued it Windows may still write into
+ * the io_op). A connection with a receive in flight owes nothing: the
+ * receive is cancelled, and its failure closes the connection
+ * (conn_fail). One with a send in flight owes the rest of an echo: the
+ * client gets SHUTDOWN_GRACE_MS to take it and to close in turn (see
+ * post_recv); only then are the sockets still open closed, their
+ * operations cancelled. The workers handle the packets, and the last
+ * reference sets all_released. */
 static void close_all(void)
 {
     EnterCriticalSection(&accept_lock);
@@ -648,11 +684,22 @@ static void close_all(void)
     listener = INVALID_SOCKET;
     LeaveCriticalSection(&accept_lock);
     EnterCriticalSection(&conns_lock);
-    for (struct conn *c = live; c != NULL; c = c->next)
-        conn_free(c, "closed at shutdown");
+    for (struct conn *c = live; c != NULL; c = c->next) {
+        EnterCriticalSection(&c->lock);
+        if (c->s != INVALID_SOCKET && !c->draining) /* no receive in flight: nothing done */
+            CancelIoEx((HANDLE)c->s, &c->recv_op.ov);
+        LeaveCriticalSection(&c->lock);
+    }
     LeaveCriticalSection(&conns_lock);
-    if (InterlockedDecrement(&outstanding) != 0) /* main's own count */
-        WaitForSingleObject(all_released, INFINITE);
+    if (InterlockedDecrement(&outstanding) == 0) /* main's own count */
+        return;
+    if (WaitForSingleObject(all_released, SHUTDOWN_GRACE_MS) == WAIT_OBJECT_0)
+        return;
+    EnterCriticalSection(&conns_lock);
+    for (struct conn *c = live; c != NULL; c = c->next)
+        conn_close(c, "closed at shutdown, after the grace");
+    LeaveCriticalSection(&conns_lock);
+    WaitForSingleObject(all_released, INFINITE);
 }
 
 /* ------------------------------------------------------------------------

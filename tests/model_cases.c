@@ -6,6 +6,11 @@
  *                                 that is gone (clients that reset at once)
  *   06  group-boundary            the 64-handle limit: the first group of
  *   07  group-boundary            63, the next group, a slot freed and reused
+ *   06  ctrl-c-while-connecting   the stop must not be lost while a group
+ *   07  ctrl-c-while-connecting   thread is being woken for new sockets
+ *   07  ctrl-c-delivers           at Ctrl+C a client that reads gets the
+ *   08  ctrl-c-delivers           echo it is owed, exactly as counted, then
+ *   09  ctrl-c-delivers           a graceful end
  *   08  routines-while-accepting  one thread runs the completion routines and
  *                                 accepts: a stream goes on while 500 connect
  *   09  workers-1000              a pool of 4 workers, 1,000 clients, then
@@ -363,6 +368,233 @@ done:
 }
 
 /* ------------------------------------------------------------------------
+ * 06, 07: ctrl-c-while-connecting
+ *
+ * A group thread resets its wake-up event before it takes the sockets
+ * main queued, and main sets that same event, after a `closing` flag, to
+ * stop the group at Ctrl+C. A thread that looked at the flag just before
+ * main set it, and resets the event just after, erases the stop: it
+ * waits for ever, and main's join hangs. Clients keep connecting, and
+ * stay idle (so that nothing else wakes the group), so that group threads
+ * are being woken for new sockets when Ctrl+C comes; the server must
+ * still stop, with its summary. The window is narrow: a run that passes
+ * proves little, one that hangs proves the bug (with a Sleep(300) before
+ * that reset it hung every time).
+ * --------------------------------------------------------------------- */
+
+#define CWC_ROUNDS 3
+#define CWC_WARMUP 20 /* connections before the Ctrl+C */
+#define CWC_STOP_MS 10000
+#define CWC_MAX 500 /* connections per round, at most */
+
+struct churn {
+    unsigned short port;
+    volatile LONG stop;
+    volatile LONG made;
+    SOCKET s[CWC_MAX];
+};
+
+/* Connects, again and again, leaving each connection idle, until told to
+ * stop or the server is gone (after the Ctrl+C, the expected end). */
+static DWORD WINAPI churn_main(LPVOID arg)
+{
+    struct churn *k = (struct churn *)arg;
+    char one[WHY_SIZE];
+    while (InterlockedCompareExchange(&k->stop, 0, 0) == 0 && k->made < CWC_MAX) {
+        SOCKET s = net_connect(k->port, CONNECT_MS, one, sizeof one);
+        if (s == INVALID_SOCKET)
+            break;
+        k->s[k->made] = s;
+        InterlockedIncrement(&k->made);
+    }
+    return 0;
+}
+
+static enum result case_ctrl_c_while_connecting(struct ctx *c)
+{
+    char why[WHY_SIZE], tail[WHY_SIZE / 2];
+    for (int round = 1; round <= CWC_ROUNDS; round++) {
+        struct proc srv;
+        /* on the heap: should its thread outlive the case, it may go on using it */
+        struct churn *k = (struct churn *)calloc(1, sizeof(struct churn));
+        enum result out = RES_PASS;
+        HANDLE t;
+        if (k == NULL)
+            return fail(c, "out of memory");
+        if (!server_start(&srv, c->exe, 1, why, sizeof why)) {
+            free(k);
+            return fail(c, "%s", why);
+        }
+        k->port = srv.port;
+        t = CreateThread(NULL, 0, churn_main, k, 0, NULL);
+        if (t == NULL) {
+            proc_stop(&srv);
+            free(k);
+            return fail(c, "CreateThread failed: %lu", GetLastError());
+        }
+        for (int i = 0; i < 1000 && InterlockedCompareExchange(&k->made, 0, 0) < CWC_WARMUP; i++)
+            Sleep(10); /* a limit on the wait, not a timing assertion */
+        if (proc_send_ctrl(&srv, CTRL_C_EVENT, why, sizeof why) != CTRL_SENT) {
+            out = fail(c, "could not deliver Ctrl+C: %s", why);
+        } else if (!proc_wait(&srv, CWC_STOP_MS)) {
+            proc_tail(&srv, OUT_STREAM, tail, sizeof tail);
+            out = fail(c, "round %d: still running %d s after Ctrl+C while clients kept "
+                          "connecting (%ld so far); stdout: %s",
+                       round, CWC_STOP_MS / 1000, (long)k->made, tail[0] ? tail : "(empty)");
+        } else {
+            proc_drain(&srv, 2000);
+            if (srv.exit_code != 0)
+                out = fail(c, "round %d: exit status %lu after Ctrl+C", round,
+                           (unsigned long)srv.exit_code);
+            else if (!proc_find_line(&srv, OUT_STREAM, "stopped:", 1, why, sizeof why))
+                out = fail(c, "round %d: no summary line after Ctrl+C", round);
+        }
+        InterlockedExchange(&k->stop, 1);
+        proc_stop(&srv); /* also ends a connect in progress */
+        if (join_thread(t, CONNECT_MS + 2000)) {
+            abort_all(k->s, (int)k->made);
+            free(k);
+        }
+        if (out != RES_PASS)
+            return out;
+    }
+    info(c, "%d rounds: Ctrl+C while clients kept connecting, the server stopped each time",
+         CWC_ROUNDS);
+    return RES_PASS;
+}
+
+/* ------------------------------------------------------------------------
+ * 07, 08, 09: ctrl-c-delivers
+ *
+ * The overlapped steps stop with operations in flight, and cancel them
+ * (Wine leaves a send to a client that does not read pending for ever
+ * otherwise). Cancelling a send that is under way drops the rest of an
+ * echo the server owes. One client sends until its send stalls (every
+ * buffer full, the server stuck sending its echo), Ctrl+C comes, and then
+ * the client reads everything: it must get, in order and intact, exactly
+ * the bytes the server's log line says were echoed to it, and then a
+ * graceful end. A send cut short shows as bytes the server did not count
+ * (or as a reset); an echo counted but not delivered, as fewer: that is
+ * what a plain close does here, since closing a socket with unread input
+ * (the client sent more than the server read) resets the connection and
+ * drops what is still on its way. The server gives a reading client a
+ * grace period of its own to take its echo, so the client starts reading
+ * at once after the Ctrl+C.
+ * --------------------------------------------------------------------- */
+
+#define CD_PIECE (64u * 1024)
+#define CD_MAX_PIECES 1024 /* 64 MiB: a bound, should the server not hold back */
+#define CD_STOP_MS 10000
+
+static enum result case_ctrl_c_delivers(struct ctx *c)
+{
+    char why[WHY_SIZE], tail[WHY_SIZE / 2], line[256], st_text[64];
+    struct proc srv;
+    struct prng tx, rx;
+    unsigned char *piece = (unsigned char *)malloc(CD_PIECE);
+    unsigned char *want = (unsigned char *)malloc(CD_PIECE);
+    unsigned long long sent = 0, got = 0, counted;
+    enum result out = RES_PASS;
+    enum net_status st = NET_OK;
+    SOCKET s = INVALID_SOCKET;
+    const char *at;
+    char *end;
+    int err = 0, i;
+    if (piece == NULL || want == NULL) {
+        free(piece);
+        free(want);
+        return fail(c, "out of memory");
+    }
+    if (!server_start(&srv, c->exe, 1, why, sizeof why)) {
+        free(piece);
+        free(want);
+        return fail(c, "%s", why);
+    }
+    s = net_connect(srv.port, CONNECT_MS, why, sizeof why);
+    if (s == INVALID_SOCKET) {
+        out = fail(c, "%s", why);
+        goto done;
+    }
+    prng_seed(&tx, 4242);
+    prng_seed(&rx, 4242);
+    for (i = 0; i < CD_MAX_PIECES; i++) {
+        size_t n = 0;
+        prng_fill(&tx, piece, CD_PIECE);
+        st = net_send_all(s, piece, CD_PIECE, 300, &n, &err);
+        sent += n;
+        if (st != NET_OK)
+            break; /* stalled (the expected end) or failed */
+    }
+    if (i == CD_MAX_PIECES) {
+        out = fail(c, "the server took %d MiB without sending them back: no backpressure",
+                   CD_MAX_PIECES / 16);
+        goto done;
+    }
+    if (st != NET_TIMEOUT) {
+        out = fail(c, "sending: %s", net_status_text(st, err, st_text, sizeof st_text));
+        goto done;
+    }
+    if (proc_send_ctrl(&srv, CTRL_C_EVENT, why, sizeof why) != CTRL_SENT) {
+        out = fail(c, "could not deliver Ctrl+C: %s", why);
+        goto done;
+    }
+    /* everything that comes, checked against what was sent, to the end */
+    for (;;) {
+        size_t n = 0;
+        st = net_recv_some(s, piece, CD_PIECE, NET_TIMEOUT_MS, &n, &err);
+        if (n > 0) {
+            prng_fill(&rx, want, n);
+            if (memcmp(piece, want, n) != 0) {
+                out = fail(c, "the echo differs from what was sent, within bytes %llu to %llu",
+                           got, got + n);
+                goto done;
+            }
+            got += n;
+        }
+        if (st != NET_OK)
+            break;
+    }
+    if (st == NET_EOF)
+        shutdown(s, SD_SEND); /* done too: the server need not wait for more */
+    if (!proc_wait(&srv, CD_STOP_MS)) {
+        proc_tail(&srv, OUT_STREAM, tail, sizeof tail);
+        out = fail(c, "still running %d s after Ctrl+C; stdout: %s", CD_STOP_MS / 1000,
+                   tail[0] ? tail : "(empty)");
+        goto done;
+    }
+    proc_drain(&srv, 2000);
+    if (st != NET_EOF) {
+        out = fail(c, "after %llu of the %llu bytes sent came back: %s, not a graceful end", got,
+                   sent, net_status_text(st, err, st_text, sizeof st_text));
+        goto done;
+    }
+    if (!proc_find_line(&srv, OUT_STREAM, "bytes echoed", 0, line, sizeof line)) {
+        proc_tail(&srv, OUT_STREAM, tail, sizeof tail);
+        out = fail(c, "no line for the connection (\"..., N bytes echoed\"); stdout: %s",
+                   tail[0] ? tail : "(empty)");
+        goto done;
+    }
+    at = strrchr(line, ',');
+    counted = at != NULL ? strtoull(at + 1, &end, 10) : 0;
+    if (at == NULL || end == at + 1) {
+        out = fail(c, "no byte count in the connection's line: %s", line);
+        goto done;
+    }
+    if (got != counted) {
+        out = fail(c, "the client got %llu bytes back after Ctrl+C, the server counts %llu: %s",
+                   got, counted, line);
+        goto done;
+    }
+    info(c, "sent %llu, got back %llu, as counted: %s", sent, got, line);
+done:
+    net_abort(s);
+    free(piece);
+    free(want);
+    proc_stop(&srv);
+    return out;
+}
+
+/* ------------------------------------------------------------------------
  * 08: routines-while-accepting
  *
  * One thread runs every completion routine and also accepts. An alertable
@@ -692,15 +924,25 @@ const struct test_case model_cases_05[] = {
 
 const struct test_case model_cases_groups[] = {
     {"group-boundary", 0, 120, case_group_boundary},
+    {"ctrl-c-while-connecting", 0, 120, case_ctrl_c_while_connecting},
+    {NULL, 0, 0, NULL},
+};
+
+const struct test_case model_cases_07[] = {
+    {"group-boundary", 0, 120, case_group_boundary},
+    {"ctrl-c-while-connecting", 0, 120, case_ctrl_c_while_connecting},
+    {"ctrl-c-delivers", 0, 120, case_ctrl_c_delivers},
     {NULL, 0, 0, NULL},
 };
 
 const struct test_case model_cases_08[] = {
     {"routines-while-accepting", CASE_SHARED, 120, case_routines_while_accepting},
+    {"ctrl-c-delivers", 0, 120, case_ctrl_c_delivers},
     {NULL, 0, 0, NULL},
 };
 
 const struct test_case model_cases_09[] = {
     {"workers-1000", 0, 180, case_workers_1000},
+    {"ctrl-c-delivers", 0, 120, case_ctrl_c_delivers},
     {NULL, 0, 0, NULL},
 };

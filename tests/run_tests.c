@@ -50,7 +50,7 @@ static const struct step steps[] = {
     {"04_select", 63, 1, 0, echo_cases_multi, NULL},
     {"05_wsaasyncselect", 1000, 0, 0, echo_cases_multi, model_cases_05},
     {"06_wsaeventselect", 1000, 0, 0, echo_cases_multi, model_cases_groups},
-    {"07_overlapped_event", 1000, 0, 0, echo_cases_multi, model_cases_groups},
+    {"07_overlapped_event", 1000, 0, 0, echo_cases_multi, model_cases_07},
     {"08_overlapped_callback", 1000, 0, 0, echo_cases_multi, model_cases_08},
     {"09_iocp", 1000, 0, 0, echo_cases_multi, model_cases_09},
     /* the game server: its own protocol, its own cases */

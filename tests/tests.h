@@ -98,7 +98,8 @@ struct step {
 extern const struct test_case echo_cases_blocking[]; /* 01 (echo_cases.c) */
 extern const struct test_case echo_cases_multi[];    /* 02..09 (echo_cases.c) */
 extern const struct test_case model_cases_05[];      /* model_cases.c */
-extern const struct test_case model_cases_groups[];  /* 06, 07 */
+extern const struct test_case model_cases_groups[];  /* 06 */
+extern const struct test_case model_cases_07[];      /* 06's, and 07's own */
 extern const struct test_case model_cases_08[];
 extern const struct test_case model_cases_09[];
 extern const struct test_case client_cases[]; /* the pseudo-step `client` (client_cases.c) */
