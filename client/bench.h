@@ -42,7 +42,8 @@ struct bench_result {
 };
 
 /* Parses bench options into *c. Returns -1 to go on, else an exit status
- * (0 after -h, 2 after bad arguments). */
+ * (0 after -h, 2 after bad arguments). `usage` is not used any more (the
+ * option table prints the help); pass NULL. */
 int bench_parse(int argc, char **argv, struct bench_config *c, void (*usage)(FILE *));
 /* Fills *r (all of it: a previous result in *r must be freed first).
  * Returns 0, or 1 after printing why the run could not be made. */

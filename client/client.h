@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "netutil.h"
+#include "options.h"
 
 #define CLIENT_DEFAULT_HOST "127.0.0.1"
 #define CLIENT_DEFAULT_PORT 40100
@@ -24,17 +26,5 @@ int bench_main(int argc, char **argv);   /* bench.c */
 int compare_main(int argc, char **argv); /* compare.c */
 int stress_main(int argc, char **argv);  /* stress.c */
 int game_main(int argc, char **argv);    /* game.c */
-
-/* netutil.c */
-const char *net_err_text(int err, char *text, size_t size);
-void net_print_error(const char *what, int err);
-int net_parse_num(const char *s, long lo, long hi, long *out);
-/* Resolves HOST:PORT to an IPv4 address. Returns 0 or a WSA error. */
-int net_resolve(const char *host, unsigned short port, struct sockaddr_in *out);
-/* Blocking connect with a time limit. Returns the socket, or
- * INVALID_SOCKET with *err set (WSAETIMEDOUT when the limit passed). */
-SOCKET net_connect(const struct sockaddr_in *to, DWORD timeout_ms, int *err);
-/* Sends all n bytes on a blocking socket. Returns 0 or the WSA error. */
-int net_send_all(SOCKET s, const char *p, int n);
 
 #endif

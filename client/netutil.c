@@ -1,7 +1,10 @@
 /*
  * netutil.c - socket helpers shared by the modes of client.exe.
  */
-#include "client.h"
+#include "netutil.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 const char *net_err_text(int err, char *text, size_t size)
 {
@@ -21,7 +24,6 @@ const char *net_err_text(int err, char *text, size_t size)
     return text;
 }
 
-/* "WHAT failed: WSA N: system text" on stderr. */
 void net_print_error(const char *what, int err)
 {
     char text[256];
