@@ -27,13 +27,13 @@
 #include "engine.h"
 
 #define PATTERN_SIZE 65536
-#define IO_CHUNK 16384            /* bytes per WSARecv / WSASend */
+#define IO_CHUNK 16384 /* bytes per WSARecv / WSASend */
 #define MAX_PIPELINE 256
-#define CONNECT_BATCH 60          /* connects in flight at once */
-#define CONNECT_TIMEOUT_MS 3000   /* per batch */
-#define ECHO_TIMEOUT_MS 5000      /* an echo later than this is an error */
-#define CLOSE_WAIT_MS 2000        /* for servers to close after our half-close */
-#define HIST_SUB 32               /* sub-buckets per power of two: ~3% */
+#define CONNECT_BATCH 60        /* connects in flight at once */
+#define CONNECT_TIMEOUT_MS 3000 /* per batch */
+#define ECHO_TIMEOUT_MS 5000    /* an echo later than this is an error */
+#define CLOSE_WAIT_MS 2000      /* for servers to close after our half-close */
+#define HIST_SUB 32             /* sub-buckets per power of two: ~3% */
 #define HIST_BUCKETS (40 * HIST_SUB)
 
 static unsigned char pattern[PATTERN_SIZE];
@@ -41,16 +41,16 @@ static unsigned char pattern[PATTERN_SIZE];
 /* What bench keeps per connection (the engine keeps the socket). Guarded
  * by the engine's lock of the connection. */
 struct bconn {
-    int connected;                  /* the connect completed */
-    int settled;                    /* counted in its connect batch */
-    int served;                     /* at least one echo inside the interval */
-    unsigned long long staged_off;  /* stream bytes handed to the engine */
-    unsigned long long recv_off;    /* stream bytes received and checked */
-    unsigned long long released;    /* stream bytes we may send (whole messages) */
-    long long msgs_started;         /* messages released for sending */
+    int connected;                 /* the connect completed */
+    int settled;                   /* counted in its connect batch */
+    int served;                    /* at least one echo inside the interval */
+    unsigned long long staged_off; /* stream bytes handed to the engine */
+    unsigned long long recv_off;   /* stream bytes received and checked */
+    unsigned long long released;   /* stream bytes we may send (whole messages) */
+    long long msgs_started;        /* messages released for sending */
     long long msgs_done;
-    long long msgs_measured;        /* echoes completed inside the measured interval */
-    LONGLONG *start_ts;             /* QPC time each in-flight message was released,
+    long long msgs_measured; /* echoes completed inside the measured interval */
+    LONGLONG *start_ts;      /* QPC time each in-flight message was released,
                                        a ring of cfg.pipeline entries */
 };
 
@@ -70,9 +70,9 @@ static struct bconn *bconns;
 static int nconns;
 static struct worker_stats *stats;
 static LONGLONG qpc_freq;
-static volatile LONG stop_sending;  /* the measured interval is over */
-static volatile LONG batch_left;    /* connects of this batch not settled */
-static HANDLE batch_done;           /* auto-reset: batch_left reached 0 */
+static volatile LONG stop_sending; /* the measured interval is over */
+static volatile LONG batch_left;   /* connects of this batch not settled */
+static HANDLE batch_done;          /* auto-reset: batch_left reached 0 */
 static volatile LONG err_mismatch, err_reset, err_closed, err_timeout, err_other;
 static volatile LONG conns_served;
 
@@ -206,7 +206,8 @@ static void bench_on_recv(struct eng_conn *c, int worker, const char *data, size
     struct bconn *b = &bconns[engine_index(c)];
     struct worker_stats *w = &stats[worker];
     /* More than we handed to the engine is a mismatch too. */
-    if (b->recv_off + n > b->staged_off || !pattern_span(engine_index(c), b->recv_off, NULL, data, n)) {
+    if (b->recv_off + n > b->staged_off ||
+        !pattern_span(engine_index(c), b->recv_off, NULL, data, n)) {
         InterlockedIncrement(&err_mismatch);
         engine_close(c);
         return;
@@ -241,7 +242,8 @@ static void bench_on_end(struct eng_conn *c, enum eng_end why, int err)
         return;
     if (why == ENG_EOF && !done && !stop_sending)
         InterlockedIncrement(&err_closed); /* expected only after our half-close */
-    else if (why == ENG_FAILED && (err == WSAECONNRESET || err == WSAECONNABORTED || err == WSAENETRESET))
+    else if (why == ENG_FAILED &&
+             (err == WSAECONNRESET || err == WSAECONNABORTED || err == WSAENETRESET))
         InterlockedIncrement(&err_reset);
     else if (why == ENG_FAILED)
         InterlockedIncrement(&err_other);
@@ -517,15 +519,17 @@ void bench_result_free(struct bench_result *r)
 void bench_print(const struct bench_config *c, const struct bench_result *r)
 {
     printf("bench: %s:%u, %d connections, %d-byte messages, pipeline %d, %s\n", c->host,
-           (unsigned)c->port, c->connections, c->bytes, c->pipeline, c->messages ? "fixed count" : "timed");
-    printf("connections: %d established, %d refused, %d served\n", r->established, r->refused, r->served);
+           (unsigned)c->port, c->connections, c->bytes, c->pipeline,
+           c->messages ? "fixed count" : "timed");
+    printf("connections: %d established, %d refused, %d served\n", r->established, r->refused,
+           r->served);
     printf("messages: %llu in %.2f s = %.0f msgs/s, %.2f MB/s each way\n", r->messages, r->seconds,
            r->msgs_per_sec, r->mb_per_sec);
-    printf("latency: p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, max %.3f ms\n", r->lat_p50_ms, r->lat_p90_ms,
-           r->lat_p99_ms, r->lat_max_ms);
+    printf("latency: p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, max %.3f ms\n", r->lat_p50_ms,
+           r->lat_p90_ms, r->lat_p99_ms, r->lat_max_ms);
     printf("fairness: slowest served connection at %.2f of the mean\n", r->slowest_share);
-    printf("errors: %ld mismatch, %ld reset, %ld closed by server, %ld timeout, %ld other\n", r->err_mismatch,
-           r->err_reset, r->err_closed, r->err_timeout, r->err_other);
+    printf("errors: %ld mismatch, %ld reset, %ld closed by server, %ld timeout, %ld other\n",
+           r->err_mismatch, r->err_reset, r->err_closed, r->err_timeout, r->err_other);
     fflush(stdout);
 }
 

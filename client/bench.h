@@ -11,12 +11,12 @@ struct bench_config {
     const char *host;
     unsigned short port;
     int connections;
-    int bytes;       /* message size */
-    int seconds;     /* timed run (when messages == 0) */
-    long messages;   /* per connection; 0 = timed run */
-    int pipeline;    /* messages in flight per connection */
-    int threads;     /* generator worker threads */
-    int timeout_ms;  /* an echo later than this is an error; 0 = default */
+    int bytes;      /* message size */
+    int seconds;    /* timed run (when messages == 0) */
+    long messages;  /* per connection; 0 = timed run */
+    int pipeline;   /* messages in flight per connection */
+    int threads;    /* generator worker threads */
+    int timeout_ms; /* an echo later than this is an error; 0 = default */
     /* Called once at the end of the measured interval, while every
      * connection is still open (compare samples the server there). */
     void (*at_end)(void *arg);

@@ -376,8 +376,8 @@ struct engine *engine_create(const struct engine_config *cfg, const struct engin
     for (int i = 0; i < cfg->threads; i++) {
         e->workers[i].e = e;
         e->workers[i].index = i;
-        e->workers[i].thread =
-            (HANDLE)_beginthreadex(NULL, 0, worker_main, &e->workers[i], 0, NULL);
+        e->workers[i].thread = (HANDLE)_beginthreadex(NULL, 0, worker_main, &e->workers[i], 0,
+                                                      NULL);
         if (e->workers[i].thread == NULL) {
             fprintf(stderr, "engine: cannot start worker threads\n");
             engine_destroy(e);

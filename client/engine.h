@@ -79,7 +79,8 @@ enum eng_state engine_state(const struct eng_conn *c);
 /* Starts connecting a free slot to `to`, from `from` (NULL: any local
  * address). 0: on_open or on_end(ENG_CONNECT_FAILED) follows. Else the
  * WSA error; the slot stays free and no callback follows. */
-int engine_connect(struct eng_conn *c, const struct sockaddr_in *to, const struct sockaddr_in *from);
+int engine_connect(struct eng_conn *c, const struct sockaddr_in *to,
+                   const struct sockaddr_in *from);
 /* Asks fill for bytes if no send is in flight. */
 void engine_kick(struct eng_conn *c);
 /* Sends what is staged, then half-closes (shutdown SD_SEND): the peer

@@ -24,15 +24,15 @@ struct opt {
     enum opt_kind kind;
     void *dst;
     long lo, hi;
-    const char *arg;  /* the value's name in the help: "N", "HOST" */
+    const char *arg; /* the value's name in the help: "N", "HOST" */
     const char *help;
 };
 
 struct opt_spec {
-    const char *who;     /* "bench": starts every error line */
-    const char *head;    /* the usage lines before the options */
+    const char *who;  /* "bench": starts every error line */
+    const char *head; /* the usage lines before the options */
     const struct opt *opts;
-    const char *tail;    /* lines after the options, or NULL */
+    const char *tail; /* lines after the options, or NULL */
 };
 
 /* Parses argv[1..argc-1] (argv[0] is the mode's name) into the table's

@@ -32,9 +32,9 @@
 #define DELAY_LIMIT_MS 150
 #define RAMP_FAST_MS 50
 #define RAMP_SLOW_MS 500
-#define PER_SOURCE 10000   /* dummies per 127.0.0.x source address */
-#define SAMPLES 4096       /* the running median's window */
-#define QUEUE_SIZE 1024    /* packets waiting behind the send in flight */
+#define PER_SOURCE 10000 /* dummies per 127.0.0.x source address */
+#define SAMPLES 4096     /* the running median's window */
+#define QUEUE_SIZE 1024  /* packets waiting behind the send in flight */
 
 /* What a dummy is doing; D_IDLE while its engine slot is not in use by
  * it. Guarded by the engine's lock of the connection. */
@@ -42,10 +42,10 @@ enum dstate { D_IDLE, D_CONNECTING, D_LOGGING_IN, D_ACTIVE, D_LEAVING };
 
 struct dummy {
     enum dstate state;
-    int id;                       /* the server's id, once logged in */
+    int id; /* the server's id, once logged in */
     ULONGLONG next_move_ms;
-    struct game_rx rx;            /* reassembly */
-    char queue[QUEUE_SIZE];       /* packets waiting for the engine's fill */
+    struct game_rx rx;      /* reassembly */
+    char queue[QUEUE_SIZE]; /* packets waiting for the engine's fill */
     int qlen;
 };
 
@@ -373,7 +373,7 @@ int stress_main(int argc, char **argv)
     ec.threads = opt_threads;
     ec.recv_size = 4096; /* game_rx_push takes at most that at a time */
     ec.send_size = QUEUE_SIZE;
-    ec.nodelay = 1;      /* small packets, each timed: no Nagle delay */
+    ec.nodelay = 1; /* small packets, each timed: no Nagle delay */
     eng = engine_create(&ec, &stress_ops);
     if (eng == NULL) {
         free(dummies);
@@ -381,7 +381,8 @@ int stress_main(int argc, char **argv)
     }
     InitializeCriticalSection(&samples_lock);
 
-    printf("stress: %s:%u, %s\n", opt_host, (unsigned)opt_port, fixed ? "fixed number of dummies" : "ramp");
+    printf("stress: %s:%u, %s\n", opt_host, (unsigned)opt_port,
+           fixed ? "fixed number of dummies" : "ramp");
     fflush(stdout);
 
     /* The main thread is the clock: every 50 ms it sends the moves that
@@ -421,8 +422,8 @@ int stress_main(int argc, char **argv)
             double secs = (double)(now - last_print) / 1000.0;
             printf("stress: %4llu s, %ld dummies (%ld connecting), delay %u ms (median of %d), "
                    "in %.0f pkt/s, out %.0f pkt/s, failures %ld\n",
-                   (now - t0) / 1000, (long)active, (long)connecting, delay, have, (double)(in - last_in) / secs,
-                   (double)(out - last_out) / secs, (long)failures);
+                   (now - t0) / 1000, (long)active, (long)connecting, delay, have,
+                   (double)(in - last_in) / secs, (double)(out - last_out) / secs, (long)failures);
             fflush(stdout);
             last_in = in;
             last_out = out;
@@ -439,11 +440,12 @@ int stress_main(int argc, char **argv)
                "(last %d moves), failures %ld, logins refused %ld\n",
                (long)active, p50, p90, p99, pmax, have, (long)failures, (long)logins_failed);
     else if (limit > 0)
-        printf("stress: result: limit %ld dummies (median delay passed %d ms), failures %ld\n", limit,
-               DELAY_LIMIT_MS, (long)failures);
+        printf("stress: result: limit %ld dummies (median delay passed %d ms), failures %ld\n",
+               limit, DELAY_LIMIT_MS, (long)failures);
     else
-        printf("stress: result: no limit reached: %ld dummies at median delay %u ms, failures %ld\n",
-               (long)active, p50, (long)failures);
+        printf(
+            "stress: result: no limit reached: %ld dummies at median delay %u ms, failures %ld\n",
+            (long)active, p50, (long)failures);
     fflush(stdout);
 
     /* Close every dummy; the engine's slots are free once the cancelled
