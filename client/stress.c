@@ -54,20 +54,12 @@ static struct dummy *dummies;
 static int max_dummies;
 static struct sockaddr_in server_addr;
 static int loopback;
-static LONGLONG qpc_freq;
 
 static volatile LONG active, connecting;
 static volatile LONG pkts_in, pkts_out, failures, logins_failed;
 static CRITICAL_SECTION samples_lock;
 static unsigned int samples[SAMPLES];
 static unsigned long long nsamples;
-
-static unsigned int now_ms32(void)
-{
-    LARGE_INTEGER t;
-    QueryPerformanceCounter(&t);
-    return (unsigned int)((unsigned long long)t.QuadPart * 1000ull / (unsigned long long)qpc_freq);
-}
 
 static void add_sample(unsigned int ms)
 {
@@ -151,7 +143,7 @@ static void on_packet(struct eng_conn *c, struct dummy *d, const unsigned char *
     case SC_MOVE_OBJECT:
         if (game_get_i32(p + 2) == d->id) {
             unsigned int sent = game_get_u32(p + 10);
-            unsigned int now = now_ms32();
+            unsigned int now = game_now_ms32();
             /* unsigned subtraction: right across the 32-bit wrap */
             unsigned int delay = now - sent;
             if (sent != 0 && delay < 600000u) /* 0: our teleport's answer */
@@ -298,7 +290,7 @@ static void send_moves(void)
         engine_lock(c);
         if (d->state == D_ACTIVE && now >= d->next_move_ms) {
             unsigned char mv[CS_MOVE_SIZE];
-            unsigned int t = now_ms32();
+            unsigned int t = game_now_ms32();
             game_make_move(mv, (unsigned char)(rand() % 4), t == 0 ? 1 : t);
             queue_packet(c, d, mv, CS_MOVE_SIZE);
             d->next_move_ms = now + 1000;
@@ -342,7 +334,6 @@ static const struct opt_spec stress_spec = {
 int stress_main(int argc, char **argv)
 {
     struct engine_config ec;
-    LARGE_INTEGER f;
     long fixed, duration;
     int rc = opt_parse(&stress_spec, argc, argv), err;
     if (rc != -1)
@@ -353,8 +344,6 @@ int stress_main(int argc, char **argv)
     if (fixed > max_dummies)
         max_dummies = (int)fixed;
 
-    QueryPerformanceFrequency(&f);
-    qpc_freq = f.QuadPart;
     srand((unsigned)GetTickCount());
     err = net_resolve(opt_host, opt_port, &server_addr);
     if (err != 0) {
