@@ -349,18 +349,8 @@ static void wind_down(LONGLONG timeout)
         engine_finish(c);
         engine_unlock(c);
     }
-    if (engine_wait_idle(eng, CLOSE_WAIT_MS) == 0)
-        return;
-    for (int i = 0; i < nconns; i++) {
-        struct eng_conn *c = engine_conn(eng, i);
-        engine_lock(c);
-        engine_close(c);
-        engine_unlock(c);
-    }
-    /* INFINITE: every operation of a cancelled and closed socket
-     * completes, and the slots' memory must outlive them. It returns at
-     * once if the engine's workers failed. */
-    engine_wait_idle(eng, INFINITE);
+    if (engine_wait_idle(eng, CLOSE_WAIT_MS) != 0)
+        engine_close_all(eng);
 }
 
 /* Per-connection counts and the slowest served connection's share of

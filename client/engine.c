@@ -417,6 +417,20 @@ void engine_destroy(struct engine *e)
     free(e);
 }
 
+void engine_close_all(struct engine *e)
+{
+    for (int i = 0; i < e->cfg.conns; i++) {
+        struct eng_conn *c = &e->conns[i];
+        EnterCriticalSection(&c->lock);
+        engine_close(c);
+        LeaveCriticalSection(&c->lock);
+    }
+    /* INFINITE: every operation of a cancelled and closed socket
+     * completes, and the slots' memory must outlive them. It returns at
+     * once if the workers failed. */
+    engine_wait_idle(e, INFINITE);
+}
+
 int engine_wait_idle(struct engine *e, DWORD ms)
 {
     long live;

@@ -91,6 +91,9 @@ void engine_finish(struct eng_conn *c);
  * have completed. Does nothing on a free or closing slot. */
 void engine_close(struct eng_conn *c);
 
+/* Closes every connection (engine_close, the locks taken here) and waits
+ * until every slot is free. */
+void engine_close_all(struct engine *e);
 /* Waits until every slot is free. 0, or -1 when `ms` passed first or the
  * workers failed (the engine can then only be destroyed). */
 int engine_wait_idle(struct engine *e, DWORD ms);

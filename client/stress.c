@@ -437,16 +437,7 @@ int stress_main(int argc, char **argv)
             (long)active, p50, (long)failures);
     fflush(stdout);
 
-    /* Close every dummy; the engine's slots are free once the cancelled
-     * operations have completed (INFINITE: they all do, after a cancel
-     * and a close). */
-    for (int i = 0; i < max_dummies; i++) {
-        struct eng_conn *c = engine_conn(eng, i);
-        engine_lock(c);
-        engine_close(c);
-        engine_unlock(c);
-    }
-    engine_wait_idle(eng, INFINITE);
+    engine_close_all(eng);
     engine_destroy(eng);
     DeleteCriticalSection(&samples_lock);
     free(dummies);
