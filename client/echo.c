@@ -55,8 +55,8 @@ static int recv_exactly(SOCKET s, char *buf, int n, int *got)
 
 int echo_main(int argc, char **argv)
 {
-    const char *host = opt_host;
-    long port = opt_port;
+    const char *host;
+    long port;
     struct sockaddr_in to;
     char addr_text[INET_ADDRSTRLEN];
     static char line[65536], echo[65536];
@@ -67,6 +67,8 @@ int echo_main(int argc, char **argv)
     int rc = opt_parse(&echo_spec, argc, argv);
     if (rc != -1)
         return rc;
+    host = opt_host;
+    port = opt_port;
     err = net_resolve(host, (unsigned short)port, &to);
     if (err != 0) {
         fprintf(stderr, "client: cannot resolve %s: ", host);

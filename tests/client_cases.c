@@ -359,6 +359,36 @@ static enum result case_bench_detects_errors(struct ctx *c)
 }
 
 /* ------------------------------------------------------------------------
+ * bench-stuck-send: a server that reads nothing leaves bench's sends
+ * pending; bench times the echo out, closes, and ends. Wine keeps a pending
+ * WSASend pending when its socket is closed (Windows aborts it), so a
+ * close without CancelIoEx left the run waiting for ever under Wine.
+ * --------------------------------------------------------------------- */
+
+static enum result case_bench_stuck_send(struct ctx *c)
+{
+    char why[WHY_SIZE];
+    struct proc srv;
+    struct bench_report b;
+    DWORD code = 0;
+    memset(&b, 0, sizeof b);
+    if (!server_start_args(&srv, self_path(), "--bad-server sink ", 1, why, sizeof why))
+        return fail(c, "the --bad-server sink helper: %s", why);
+    /* 16 MB messages: more than the socket buffers of both ends hold */
+    if (!run_bench(c->exe, srv.port, "-c 2 -n 1 -b 16777216", &b, &code, why, sizeof why)) {
+        proc_stop(&srv);
+        return fail(c, "against a server that reads nothing: %s", why);
+    }
+    proc_stop(&srv);
+    if (code != 1 || b.timeout != 2 || b.served != 0)
+        return fail(c, "against a server that reads nothing, -c 2 -n 1: exit status %lu, %lld "
+                       "timeout, %lld served (expected 1, 2, 0)",
+                    (unsigned long)code, b.timeout, b.served);
+    info(c, "2 connections to a server that reads nothing: 2 timeouts, bench ended");
+    return RES_PASS;
+}
+
+/* ------------------------------------------------------------------------
  * compare-short: a small comparison writes its three files
  * --------------------------------------------------------------------- */
 
@@ -714,6 +744,7 @@ const struct test_case client_cases[] = {
     {"echo-client", 0, 60, case_echo_client},
     {"bench-counts", 0, 90, case_bench_counts},
     {"bench-detects-errors", 0, 240, case_bench_detects_errors},
+    {"bench-stuck-send", 0, 90, case_bench_stuck_send},
     {"compare-short", 0, 90, case_compare_short},
     {NULL, 0, 0, NULL},
 };
