@@ -541,7 +541,7 @@ static const struct opt bench_options[] = {
      "messages in flight per connection (default 1, max 256)"},
     {"-T", OPT_INT, &opt_cfg.threads, 1, 64, "N",
      "generator threads on its completion port (default 4)"},
-    {NULL, OPT_FLAG, NULL, 0, 0, NULL, NULL},
+    OPT_END,
 };
 
 static const struct opt_spec bench_spec = {

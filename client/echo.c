@@ -25,7 +25,7 @@ static unsigned short opt_port = CLIENT_DEFAULT_PORT;
 static const struct opt echo_options[] = {
     {"-s", OPT_STR, &opt_host, 0, 0, "HOST", "server name or address (default 127.0.0.1)"},
     {"-p", OPT_PORT, &opt_port, 0, 0, "PORT", "server port (default 40100)"},
-    {NULL, OPT_FLAG, NULL, 0, 0, NULL, NULL},
+    OPT_END,
 };
 
 const struct opt_spec echo_spec = {

@@ -460,7 +460,7 @@ static const struct opt game_options[] = {
      "the server's -u: ids from here on are NPCs (default 10000)"},
     {"--script", OPT_FLAG, &opt_script, 0, 0, NULL,
      "read commands from standard input (the default when it is not a console)"},
-    {NULL, OPT_FLAG, NULL, 0, 0, NULL, NULL},
+    OPT_END,
 };
 
 static const struct opt_spec game_spec = {

@@ -28,6 +28,9 @@ struct opt {
     const char *help;
 };
 
+/* The row that ends a table. */
+#define OPT_END {NULL, OPT_FLAG, NULL, 0, 0, NULL, NULL}
+
 struct opt_spec {
     const char *who;  /* "bench": starts every error line */
     const char *head; /* the usage lines before the options */

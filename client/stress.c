@@ -317,7 +317,7 @@ static const struct opt stress_options[] = {
     {"--fixed", OPT_LONG, &opt_fixed, 1, 200000, "N",
      "hold N dummies (no ramp) and report the delay distribution"},
     {"-T", OPT_INT, &opt_threads, 1, 64, "THREADS", "completion-port threads (default 4)"},
-    {NULL, OPT_FLAG, NULL, 0, 0, NULL, NULL},
+    OPT_END,
 };
 
 static const struct opt_spec stress_spec = {
