@@ -1,7 +1,7 @@
 /*
  * bad_server.c - a deliberately wrong echo server, for the bench cases.
  *
- *   run_tests.exe --bad-server corrupt|close|sink -p PORT [-a ADDR] [-q]
+ *   run_tests.exe --bad-server corrupt|close -p PORT [-a ADDR] [-q]
  *
  * `client.exe bench` must notice a server that gets the echo wrong, and
  * the lab has no such server (every step is meant to be right), so the
@@ -14,8 +14,6 @@
  *   close    echoes what its first recv() returns, then closes the
  *            connection (a half-close, then it reads until the client
  *            closes: the client sees end-of-file, not a reset).
- *   sink     accepts and never reads: a client's sends fill the socket
- *            buffers and its last WSASend stays pending.
  *
  * A thread per connection with blocking calls: it serves a handful of
  * connections for a few seconds, and the driver ends it with
@@ -24,7 +22,7 @@
  */
 #include "tests.h"
 
-enum bad_mode { BAD_CORRUPT, BAD_CLOSE, BAD_SINK };
+enum bad_mode { BAD_CORRUPT, BAD_CLOSE };
 
 struct bad_conn {
     SOCKET s;
@@ -54,8 +52,6 @@ static DWORD WINAPI bad_conn_main(LPVOID arg)
     char buf[16384];
     int n;
     free(bc);
-    if (mode == BAD_SINK)
-        Sleep(INFINITE); /* holds the socket unread until proc_stop ends the process */
     while ((n = recv(s, buf, (int)sizeof buf, 0)) > 0) {
         if (mode == BAD_CORRUPT)
             for (int i = 0; i < n; i++)
@@ -77,8 +73,7 @@ static DWORD WINAPI bad_conn_main(LPVOID arg)
 
 static void bad_usage(void)
 {
-    fprintf(stderr,
-            "usage: run_tests.exe --bad-server corrupt|close|sink -p PORT [-a ADDR] [-q]\n");
+    fprintf(stderr, "usage: run_tests.exe --bad-server corrupt|close -p PORT [-a ADDR] [-q]\n");
     fflush(stderr);
 }
 
@@ -102,8 +97,6 @@ int bad_server_main(int argc, char **argv)
         mode = BAD_CORRUPT;
     } else if (strcmp(mode_name, "close") == 0) {
         mode = BAD_CLOSE;
-    } else if (strcmp(mode_name, "sink") == 0) {
-        mode = BAD_SINK;
     } else {
         bad_usage();
         return 2;
