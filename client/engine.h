@@ -77,8 +77,9 @@ void engine_unlock(struct eng_conn *c);
 /* With the lock held: */
 enum eng_state engine_state(const struct eng_conn *c);
 /* Starts connecting a free slot to `to`, from `from` (NULL: any local
- * address). 0: on_open or on_end(ENG_CONNECT_FAILED) follows. Else the
- * WSA error; the slot stays free and no callback follows. */
+ * address). 0: on_open follows, or on_end (the connect failed, or
+ * engine_close gave it up). Else the error; the slot stays free and no
+ * callback follows. */
 int engine_connect(struct eng_conn *c, const struct sockaddr_in *to,
                    const struct sockaddr_in *from);
 /* Asks fill for bytes if no send is in flight. */
