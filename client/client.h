@@ -2,8 +2,11 @@
  * client.h - what the parts of client.exe share.
  *
  * client.exe is one program with several modes, chosen by the first
- * argument: none for the line echo client (client.c); the others live in a
- * file each and are listed by `client.exe --help`.
+ * argument (client.c): none for the line echo client (echo.c); the others
+ * live in a file each and are listed by `client.exe --help`. Below the
+ * modes: engine.c (the completion-port client engine of bench and
+ * stress), options.c (the option parser), netutil.c (socket helpers),
+ * game_net.c (the game packets).
  */
 #ifndef CLIENT_H
 #define CLIENT_H
@@ -15,26 +18,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "netutil.h"
+#include "options.h"
 
 #define CLIENT_DEFAULT_HOST "127.0.0.1"
 #define CLIENT_DEFAULT_PORT 40100
 
+extern const struct opt_spec echo_spec; /* echo.c: client.exe -h starts with it */
+
 /* The modes: argv[0] is the mode's name. */
+int echo_main(int argc, char **argv);    /* echo.c: no mode named */
 int bench_main(int argc, char **argv);   /* bench.c */
 int compare_main(int argc, char **argv); /* compare.c */
 int stress_main(int argc, char **argv);  /* stress.c */
 int game_main(int argc, char **argv);    /* game.c */
-
-/* netutil.c */
-const char *net_err_text(int err, char *text, size_t size);
-void net_print_error(const char *what, int err);
-int net_parse_num(const char *s, long lo, long hi, long *out);
-/* Resolves HOST:PORT to an IPv4 address. Returns 0 or a WSA error. */
-int net_resolve(const char *host, unsigned short port, struct sockaddr_in *out);
-/* Blocking connect with a time limit. Returns the socket, or
- * INVALID_SOCKET with *err set (WSAETIMEDOUT when the limit passed). */
-SOCKET net_connect(const struct sockaddr_in *to, DWORD timeout_ms, int *err);
-/* Sends all n bytes on a blocking socket. Returns 0 or the WSA error. */
-int net_send_all(SOCKET s, const char *p, int n);
 
 #endif

@@ -52,17 +52,6 @@ static unsigned int awaiting_time; /* move_time we wait to see echoed (script) *
 static int answered;
 static char fail_reason[128];
 
-/* Milliseconds on a monotonic clock, as 32 bits (move_time's size).
- * QueryPerformanceCounter, not GetTickCount: that one advances in 15.6 ms
- * steps on Windows, too coarse for a round trip on one machine. */
-static unsigned int now_ms32(void)
-{
-    LARGE_INTEGER t, f;
-    QueryPerformanceCounter(&t);
-    QueryPerformanceFrequency(&f);
-    return (unsigned int)((unsigned long long)t.QuadPart * 1000ull / (unsigned long long)f.QuadPart);
-}
-
 static int find_seen(int id)
 {
     for (int i = 0; i < nseen; i++)
@@ -130,7 +119,7 @@ static void on_packet(const unsigned char *p)
             my_x = x;
             my_y = y;
             if (t != 0) {
-                last_rtt = now_ms32() - t; /* unsigned: right across the wrap */
+                last_rtt = game_now_ms32() - t; /* unsigned: right across the wrap */
                 have_rtt = 1;
             }
             if (awaiting_time != 0 && t == awaiting_time)
@@ -203,7 +192,7 @@ static int send_packet(const unsigned char *p, int len)
 static unsigned int send_move(int dir)
 {
     unsigned char mv[CS_MOVE_SIZE];
-    unsigned int t = now_ms32();
+    unsigned int t = game_now_ms32();
     if (t == 0)
         t = 1; /* 0 is what a teleport's answer carries */
     game_make_move(mv, (unsigned char)dir, t);
@@ -236,7 +225,8 @@ static void clear_screen(void)
     origin.X = 0;
     origin.Y = 0;
     if (GetConsoleScreenBufferInfo(con_out, &info))
-        FillConsoleOutputCharacterA(con_out, ' ', (DWORD)info.dwSize.X * (DWORD)info.dwSize.Y, origin, &written);
+        FillConsoleOutputCharacterA(con_out, ' ', (DWORD)info.dwSize.X * (DWORD)info.dwSize.Y,
+                                    origin, &written);
 }
 
 static void draw(const char *input, int typing)
@@ -250,8 +240,8 @@ static void draw(const char *input, int typing)
         else
             players++;
     }
-    snprintf(row, sizeof row, "id %d  pos (%d,%d)  players in view %d  NPCs %d  rtt %s", my_id, my_x, my_y,
-             players, npcs, have_rtt ? "" : "-");
+    snprintf(row, sizeof row, "id %d  pos (%d,%d)  players in view %d  NPCs %d  rtt %s", my_id,
+             my_x, my_y, players, npcs, have_rtt ? "" : "-");
     if (have_rtt)
         snprintf(row + strlen(row), sizeof row - strlen(row), "%u ms", last_rtt);
     put_line(r++, row);
@@ -457,60 +447,47 @@ static int run_script(void)
  * Entry
  * --------------------------------------------------------------------- */
 
-static void game_usage(FILE *f)
-{
-    fprintf(f, "usage: client.exe game [-s HOST] [-p PORT] [-n NAME] [-v RANGE] [-u MAX_USERS] [--script]\n"
-               "  Console client for 10_game_server. Arrow keys or WASD move, Enter chats, q quits.\n"
-               "  -s HOST        server (default 127.0.0.1)\n"
-               "  -p PORT        port (default 4000)\n"
-               "  -n NAME        player name (default: player<pid>)\n"
-               "  -v RANGE       view range the server uses (default 7: a 15x15 view)\n"
-               "  -u MAX_USERS   the server's -u: ids from here on are NPCs (default 10000)\n"
-               "  --script       read commands from standard input (the default when it is not\n"
-               "                 a console): move up|down|left|right, chat TEXT, teleport,\n"
-               "                 wait MS, look, quit; prints one event per line\n");
-    fflush(f);
-}
+static const char *opt_host = CLIENT_DEFAULT_HOST, *opt_name;
+static unsigned short opt_port = 4000;
+static int opt_script;
+
+static const struct opt game_options[] = {
+    {"-s", OPT_STR, &opt_host, 0, 0, "HOST", "server (default 127.0.0.1)"},
+    {"-p", OPT_PORT, &opt_port, 0, 0, "PORT", "port (default 4000)"},
+    {"-n", OPT_STR, &opt_name, 1, NAME_SIZE - 1, "NAME", "player name (default: player<pid>)"},
+    {"-v", OPT_INT, &range, 1, 30, "RANGE", "view range the server uses (default 7: a 15x15 view)"},
+    {"-u", OPT_INT, &max_users, 1, 1000000, "MAX_USERS",
+     "the server's -u: ids from here on are NPCs (default 10000)"},
+    {"--script", OPT_FLAG, &opt_script, 0, 0, NULL,
+     "read commands from standard input (the default when it is not a console)"},
+    OPT_END,
+};
+
+static const struct opt_spec game_spec = {
+    "game",
+    "usage: client.exe game [-s HOST] [-p PORT] [-n NAME] [-v RANGE] [-u MAX_USERS] [--script]\n"
+    "  Console client for 10_game_server. Arrow keys or WASD move, Enter chats, q quits.\n",
+    game_options,
+    "  Script commands: move up|down|left|right, chat TEXT, teleport, wait MS, look, quit;\n"
+    "  one event is printed per line.\n",
+};
 
 int game_main(int argc, char **argv)
 {
-    const char *host = "127.0.0.1";
+    const char *host;
     char name[NAME_SIZE];
-    long port_num = 4000, v;
+    long port_num;
     struct sockaddr_in to;
-    int err;
-
-    snprintf(name, sizeof name, "player%lu", GetCurrentProcessId());
-    scripted = !_isatty(_fileno(stdin));
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *val = (i + 1 < argc) ? argv[i + 1] : NULL;
-        int ok = 0;
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            game_usage(stdout);
-            return 0;
-        } else if (strcmp(a, "--script") == 0) {
-            scripted = 1;
-            continue;
-        } else if (strcmp(a, "-s") == 0 && val != NULL) {
-            host = val;
-            ok = 1;
-        } else if (strcmp(a, "-p") == 0) {
-            ok = net_parse_num(val, 1, 65535, &port_num);
-        } else if (strcmp(a, "-n") == 0 && val != NULL && strlen(val) > 0 && strlen(val) < NAME_SIZE) {
-            memcpy(name, val, strlen(val) + 1);
-            ok = 1;
-        } else if (strcmp(a, "-v") == 0 && (ok = net_parse_num(val, 1, 30, &v))) {
-            range = (int)v;
-        } else if (strcmp(a, "-u") == 0 && (ok = net_parse_num(val, 1, 1000000, &v))) {
-            max_users = (int)v;
-        }
-        if (!ok) {
-            fprintf(stderr, "game: bad or unknown argument: %s\n", a);
-            game_usage(stderr);
-            return 2;
-        }
-        i++;
-    }
+    int err, rc = opt_parse(&game_spec, argc, argv);
+    if (rc != -1)
+        return rc;
+    host = opt_host;
+    port_num = opt_port;
+    if (opt_name != NULL)
+        snprintf(name, sizeof name, "%s", opt_name);
+    else
+        snprintf(name, sizeof name, "player%lu", GetCurrentProcessId());
+    scripted = opt_script || !_isatty(_fileno(stdin));
 
     err = net_resolve(host, (unsigned short)port_num, &to);
     if (err != 0) {
@@ -549,13 +526,14 @@ int game_main(int argc, char **argv)
         LeaveCriticalSection(&lock);
     }
     if (!ready) {
-        fprintf(stderr, "game: no login: %s\n", fail_reason[0] ? fail_reason : "no answer from the server");
+        fprintf(stderr, "game: no login: %s\n",
+                fail_reason[0] ? fail_reason : "no answer from the server");
         closesocket(sock);
         WaitForSingleObject(rx, 5000);
         return 1;
     }
 
-    int rc = scripted ? run_script() : run_interactive();
+    rc = scripted ? run_script() : run_interactive();
 
     unsigned char out[2];
     game_make_simple(out, CS_LOGOUT);

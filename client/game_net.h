@@ -48,4 +48,8 @@ void game_make_move(unsigned char *out, unsigned char dir, unsigned int t);  /* 
 void game_make_chat(unsigned char *out, const char *text);                  /* CS_CHAT_SIZE */
 void game_make_simple(unsigned char *out, int type);                        /* 2 bytes */
 
+/* Milliseconds on a monotonic clock, as 32 bits: the size of move_time,
+ * whose echo times a move (unsigned subtraction is right across the wrap). */
+unsigned int game_now_ms32(void);
+
 #endif

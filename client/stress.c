@@ -18,69 +18,48 @@
  *                        95% of the limit
  *
  * --fixed N holds N dummies instead and reports the delay distribution.
- * Every dummy lives in this one process on one completion port; past the
- * ~16k ephemeral ports of one source address they spread over 127.0.0.x
- * source addresses (loopback only).
+ * Every dummy is a connection of the completion-port engine (engine.c),
+ * the one bench runs on: this file is what a dummy does per completion
+ * (log in, answer packets, queue moves) and the ramp. Past the ~16k
+ * ephemeral ports of one source address the dummies spread over
+ * 127.0.0.x source addresses (loopback only).
  */
 #include "client.h"
+#include "engine.h"
 #include "game_net.h"
-#include <mswsock.h>
-#include <process.h>
 
 #define DELAY_SLOW_MS 100
 #define DELAY_LIMIT_MS 150
 #define RAMP_FAST_MS 50
 #define RAMP_SLOW_MS 500
-#define PER_SOURCE 10000   /* dummies per 127.0.0.x source address */
-#define SAMPLES 4096       /* the running median's window */
+#define PER_SOURCE 10000 /* dummies per 127.0.0.x source address */
+#define SAMPLES 4096     /* the running median's window */
+#define QUEUE_SIZE 1024  /* packets waiting behind the send in flight */
 
-enum dstate { D_FREE, D_CONNECTING, D_LOGGING_IN, D_ACTIVE, D_CLOSING };
-
-struct dummy;
-
-struct sop {
-    WSAOVERLAPPED ov;
-    int kind; /* 0 connect, 1 recv, 2 send */
-    WSABUF wb;
-    struct dummy *d;
-};
+/* What a dummy is doing; D_IDLE while its engine slot is not in use by
+ * it. Guarded by the engine's lock of the connection. */
+enum dstate { D_IDLE, D_CONNECTING, D_LOGGING_IN, D_ACTIVE, D_LEAVING };
 
 struct dummy {
-    SOCKET s;
-    int index;
-    CRITICAL_SECTION lock;
     enum dstate state;
-    int pending;
-    int id;                       /* the server's id, once logged in */
+    int id; /* the server's id, once logged in */
     ULONGLONG next_move_ms;
-    struct game_rx rx;            /* reassembly */
-    char rbuf[4096];
-    char sbuf[1024];              /* what is waiting to be sent */
-    int slen, sbusy;              /* bytes waiting; bytes in flight */
-    char inflight[1024];
-    struct sop cop, rop, wop;
+    struct game_rx rx;      /* reassembly */
+    char queue[QUEUE_SIZE]; /* packets waiting for the engine's fill */
+    int qlen;
 };
 
+static struct engine *eng;
 static struct dummy *dummies;
 static int max_dummies;
-static HANDLE port;
-static LPFN_CONNECTEX connect_ex;
 static struct sockaddr_in server_addr;
 static int loopback;
-static LONGLONG qpc_freq;
 
 static volatile LONG active, connecting;
 static volatile LONG pkts_in, pkts_out, failures, logins_failed;
 static CRITICAL_SECTION samples_lock;
 static unsigned int samples[SAMPLES];
 static unsigned long long nsamples;
-
-static unsigned int now_ms32(void)
-{
-    LARGE_INTEGER t;
-    QueryPerformanceCounter(&t);
-    return (unsigned int)((unsigned long long)t.QuadPart * 1000ull / (unsigned long long)qpc_freq);
-}
 
 static void add_sample(unsigned int ms)
 {
@@ -115,78 +94,36 @@ static unsigned int window_percentile(double p, int *have)
 }
 
 /* ------------------------------------------------------------------------
- * Dummy I/O (c->lock held)
+ * Per completion (the engine calls these with the connection's lock held)
  * --------------------------------------------------------------------- */
 
-static void dummy_close(struct dummy *d)
+static void queue_packet(struct eng_conn *c, struct dummy *d, const void *pkt, int len)
 {
-    if (d->state != D_CLOSING && d->state != D_FREE) {
-        if (d->state == D_ACTIVE)
-            InterlockedDecrement(&active);
-        if (d->state == D_CONNECTING || d->state == D_LOGGING_IN)
-            InterlockedDecrement(&connecting);
-        d->state = D_CLOSING;
-        closesocket(d->s);
-        d->s = INVALID_SOCKET;
-    }
-}
-
-static void maybe_free(struct dummy *d)
-{
-    if (d->state == D_CLOSING && d->pending == 0)
-        d->state = D_FREE;
-}
-
-static void flush_send(struct dummy *d)
-{
-    if (d->sbusy || d->slen == 0 || d->state == D_CLOSING)
-        return;
-    memcpy(d->inflight, d->sbuf, (size_t)d->slen);
-    d->sbusy = d->slen;
-    d->slen = 0;
-    memset(&d->wop.ov, 0, sizeof d->wop.ov);
-    d->wop.wb.buf = d->inflight;
-    d->wop.wb.len = (ULONG)d->sbusy;
-    d->pending++;
-    if (WSASend(d->s, &d->wop.wb, 1, NULL, 0, &d->wop.ov, NULL) == SOCKET_ERROR &&
-        WSAGetLastError() != WSA_IO_PENDING) {
-        d->pending--;
-        d->sbusy = 0;
-        InterlockedIncrement(&failures);
-        dummy_close(d);
-    }
-}
-
-static void queue_packet(struct dummy *d, const void *pkt, int len)
-{
-    if (d->slen + len > (int)sizeof d->sbuf) {
+    if (d->qlen + len > QUEUE_SIZE) {
         /* A dummy whose sends do not drain: the server is not reading. */
         InterlockedIncrement(&failures);
-        dummy_close(d);
+        engine_close(c);
         return;
     }
-    memcpy(d->sbuf + d->slen, pkt, (size_t)len);
-    d->slen += len;
+    memcpy(d->queue + d->qlen, pkt, (size_t)len);
+    d->qlen += len;
     InterlockedIncrement(&pkts_out);
-    flush_send(d);
+    engine_kick(c);
 }
 
-static void post_recv(struct dummy *d)
+static size_t stress_fill(struct eng_conn *c, char *buf, size_t room)
 {
-    DWORD flags = 0;
-    memset(&d->rop.ov, 0, sizeof d->rop.ov);
-    d->rop.wb.buf = d->rbuf;
-    d->rop.wb.len = (ULONG)sizeof d->rbuf;
-    d->pending++;
-    if (WSARecv(d->s, &d->rop.wb, 1, NULL, &flags, &d->rop.ov, NULL) == SOCKET_ERROR &&
-        WSAGetLastError() != WSA_IO_PENDING) {
-        d->pending--;
-        InterlockedIncrement(&failures);
-        dummy_close(d);
-    }
+    struct dummy *d = &dummies[engine_index(c)];
+    size_t n = (size_t)d->qlen;
+    if (n > room) /* not with QUEUE_SIZE <= the engine's send_size */
+        n = room;
+    memcpy(buf, d->queue, n);
+    memmove(d->queue, d->queue + n, (size_t)d->qlen - n);
+    d->qlen -= (int)n;
+    return n;
 }
 
-static void on_packet(struct dummy *d, const unsigned char *p)
+static void on_packet(struct eng_conn *c, struct dummy *d, const unsigned char *p)
 {
     InterlockedIncrement(&pkts_in);
     switch (p[1]) {
@@ -199,14 +136,14 @@ static void on_packet(struct dummy *d, const unsigned char *p)
             InterlockedIncrement(&active);
         }
         game_make_simple(tp, CS_TELEPORT); /* leave the crowded spawn */
-        queue_packet(d, tp, 2);
+        queue_packet(c, d, tp, 2);
         d->next_move_ms = GetTickCount64() + (ULONGLONG)(rand() % 1000);
         break;
     }
     case SC_MOVE_OBJECT:
         if (game_get_i32(p + 2) == d->id) {
             unsigned int sent = game_get_u32(p + 10);
-            unsigned int now = now_ms32();
+            unsigned int now = game_now_ms32();
             /* unsigned subtraction: right across the 32-bit wrap */
             unsigned int delay = now - sent;
             if (sent != 0 && delay < 600000u) /* 0: our teleport's answer */
@@ -215,7 +152,7 @@ static void on_packet(struct dummy *d, const unsigned char *p)
         break;
     case SC_LOGIN_FAIL:
         InterlockedIncrement(&logins_failed);
-        dummy_close(d);
+        engine_close(c);
         break;
     case SC_ADD_OBJECT:
     case SC_REMOVE_OBJECT:
@@ -224,150 +161,122 @@ static void on_packet(struct dummy *d, const unsigned char *p)
     default:
         /* The course's stress test stops at any other type; we count it. */
         InterlockedIncrement(&failures);
-        dummy_close(d);
+        engine_close(c);
         break;
     }
 }
 
-static void on_recv(struct dummy *d, DWORD n)
+static void stress_on_recv(struct eng_conn *c, int worker, const char *data, size_t n)
 {
+    struct dummy *d = &dummies[engine_index(c)];
     const unsigned char *pkt;
     int err = 0;
-    if (game_rx_push(&d->rx, d->rbuf, n) != 0)
+    (void)worker;
+    if (game_rx_push(&d->rx, data, n) != 0)
         err = 1;
-    while (!err && d->state != D_CLOSING && (pkt = game_rx_next(&d->rx, &err)) != NULL)
-        on_packet(d, pkt);
+    while (!err && engine_state(c) == ENG_OPEN && (pkt = game_rx_next(&d->rx, &err)) != NULL)
+        on_packet(c, d, pkt);
     if (err) {
         InterlockedIncrement(&failures);
-        dummy_close(d);
+        engine_close(c);
     }
-    if (d->state != D_CLOSING)
-        post_recv(d);
 }
 
-static void on_connected(struct dummy *d)
+static void stress_on_open(struct eng_conn *c)
 {
+    struct dummy *d = &dummies[engine_index(c)];
     unsigned char login[CS_LOGIN_SIZE];
     char name[32];
-    setsockopt(d->s, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, NULL, 0);
-    snprintf(name, sizeof name, "dummy%d", d->index);
+    snprintf(name, sizeof name, "dummy%d", engine_index(c));
     game_make_login(login, name);
     d->state = D_LOGGING_IN;
-    post_recv(d);
-    queue_packet(d, login, CS_LOGIN_SIZE);
+    queue_packet(c, d, login, CS_LOGIN_SIZE);
 }
 
-static unsigned __stdcall worker_main(void *arg)
+static void stress_on_end(struct eng_conn *c, enum eng_end why, int err)
 {
-    (void)arg;
-    for (;;) {
-        DWORD n = 0;
-        ULONG_PTR key = 0;
-        OVERLAPPED *ov = NULL;
-        BOOL ok = GetQueuedCompletionStatus(port, &n, &key, &ov, INFINITE);
-        if (ov == NULL) {
-            if (!ok)
-                continue;
-            return 0; /* shutdown packet */
-        }
-        struct sop *op = CONTAINING_RECORD(ov, struct sop, ov);
-        struct dummy *d = op->d;
-        EnterCriticalSection(&d->lock);
-        d->pending--;
-        if (!ok || (op->kind == 1 && n == 0)) {
-            if (d->state != D_CLOSING)
-                InterlockedIncrement(&failures); /* refused, reset or closed */
-            dummy_close(d);
-        } else if (d->state == D_CLOSING) {
-            /* completed after we closed: nothing to do */
-        } else if (op->kind == 0) {
-            on_connected(d);
-        } else if (op->kind == 1) {
-            on_recv(d, n);
-        } else {
-            d->sbusy = 0;
-            if (n < (DWORD)d->wop.wb.len) { /* short send: resend the rest first */
-                int rest = (int)d->wop.wb.len - (int)n;
-                memmove(d->sbuf + rest, d->sbuf, (size_t)d->slen);
-                memcpy(d->sbuf, d->inflight + n, (size_t)rest);
-                d->slen += rest;
-            }
-            flush_send(d);
-        }
-        maybe_free(d);
-        LeaveCriticalSection(&d->lock);
-    }
+    struct dummy *d = &dummies[engine_index(c)];
+    (void)err;
+    /* refused, reset or closed by the server: a failure, unless we had
+     * logged out (D_LEAVING) or closed it ourselves */
+    if (why != ENG_CLOSED && d->state != D_LEAVING)
+        InterlockedIncrement(&failures);
+    if (d->state == D_ACTIVE)
+        InterlockedDecrement(&active);
+    if (d->state == D_CONNECTING || d->state == D_LOGGING_IN)
+        InterlockedDecrement(&connecting);
+    d->state = D_IDLE;
 }
+
+static const struct engine_ops stress_ops = {stress_on_open, stress_on_recv, stress_fill,
+                                             stress_on_end};
+
+/* ------------------------------------------------------------------------
+ * The main thread: starting, dropping and moving dummies
+ * --------------------------------------------------------------------- */
 
 /* Starts one dummy in a free slot. Returns 0 or -1. */
 static int dummy_start(void)
 {
     static int hint; /* main thread only: where the last free slot was */
-    struct dummy *d = NULL;
-    for (int k = 0; k < max_dummies && d == NULL; k++) {
+    struct eng_conn *c = NULL;
+    for (int k = 0; k < max_dummies && c == NULL; k++) {
         int i = (hint + k) % max_dummies;
-        EnterCriticalSection(&dummies[i].lock);
-        if (dummies[i].state == D_FREE) {
-            d = &dummies[i];
+        c = engine_conn(eng, i);
+        engine_lock(c);
+        if (engine_state(c) == ENG_FREE) {
             hint = i + 1;
         } else {
-            LeaveCriticalSection(&dummies[i].lock);
+            engine_unlock(c);
+            c = NULL;
         }
     }
-    if (d == NULL)
+    if (c == NULL)
         return -1;
-    /* d->lock held */
+    /* c's lock held */
+    struct dummy *d = &dummies[engine_index(c)];
     struct sockaddr_in local;
     memset(&local, 0, sizeof local);
     local.sin_family = AF_INET;
-    local.sin_addr.s_addr = loopback ? htonl(0x7f000001u + (u_long)(d->index / PER_SOURCE)) : htonl(INADDR_ANY);
-    d->s = WSASocketW(AF_INET, SOCK_STREAM, IPPROTO_TCP, NULL, 0, WSA_FLAG_OVERLAPPED);
-    if (d->s == INVALID_SOCKET || bind(d->s, (struct sockaddr *)&local, sizeof local) == SOCKET_ERROR ||
-        CreateIoCompletionPort((HANDLE)d->s, port, 0, 0) == NULL) {
-        if (d->s != INVALID_SOCKET)
-            closesocket(d->s);
-        d->s = INVALID_SOCKET;
-        InterlockedIncrement(&failures);
-        LeaveCriticalSection(&d->lock);
-        return -1;
-    }
-    int one = 1;
-    setsockopt(d->s, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, sizeof one);
+    local.sin_addr.s_addr = loopback ? htonl(0x7f000001u + (u_long)(engine_index(c) / PER_SOURCE))
+                                     : htonl(INADDR_ANY);
     game_rx_init(&d->rx);
     d->id = -1;
-    d->slen = d->sbusy = 0;
-    d->pending = 0;
+    d->qlen = 0;
     d->state = D_CONNECTING;
     InterlockedIncrement(&connecting);
-    memset(&d->cop.ov, 0, sizeof d->cop.ov);
-    d->pending++;
-    if (!connect_ex(d->s, (struct sockaddr *)&server_addr, sizeof server_addr, NULL, 0, NULL, &d->cop.ov) &&
-        WSAGetLastError() != ERROR_IO_PENDING) {
-        d->pending--;
+    if (engine_connect(c, &server_addr, &local) != 0) { /* no callback follows */
+        InterlockedDecrement(&connecting);
         InterlockedIncrement(&failures);
-        dummy_close(d);
-        maybe_free(d);
+        d->state = D_IDLE;
+        engine_unlock(c);
+        return -1;
     }
-    LeaveCriticalSection(&d->lock);
+    engine_unlock(c);
     return 0;
 }
 
-/* Drops the active dummy with the highest index (the newest). */
+/* Logs out the active dummy with the highest index (the newest): the
+ * logout goes out, then the half-close, and the server closes. */
 static void dummy_drop(void)
 {
     for (int i = max_dummies - 1; i >= 0; i--) {
+        struct eng_conn *c = engine_conn(eng, i);
         struct dummy *d = &dummies[i];
-        EnterCriticalSection(&d->lock);
+        engine_lock(c);
         if (d->state == D_ACTIVE) {
             unsigned char out[2];
             game_make_simple(out, CS_LOGOUT);
-            queue_packet(d, out, 2);
-            dummy_close(d);
-            maybe_free(d);
-            LeaveCriticalSection(&d->lock);
+            queue_packet(c, d, out, 2);
+            if (d->state == D_ACTIVE) {
+                d->state = D_LEAVING;
+                InterlockedDecrement(&active);
+                engine_finish(c);
+            }
+            engine_unlock(c);
             return;
         }
-        LeaveCriticalSection(&d->lock);
+        engine_unlock(c);
     }
 }
 
@@ -376,126 +285,93 @@ static void send_moves(void)
 {
     ULONGLONG now = GetTickCount64();
     for (int i = 0; i < max_dummies; i++) {
+        struct eng_conn *c = engine_conn(eng, i);
         struct dummy *d = &dummies[i];
-        EnterCriticalSection(&d->lock);
+        engine_lock(c);
         if (d->state == D_ACTIVE && now >= d->next_move_ms) {
             unsigned char mv[CS_MOVE_SIZE];
-            unsigned int t = now_ms32();
+            unsigned int t = game_now_ms32();
             game_make_move(mv, (unsigned char)(rand() % 4), t == 0 ? 1 : t);
-            queue_packet(d, mv, CS_MOVE_SIZE);
+            queue_packet(c, d, mv, CS_MOVE_SIZE);
             d->next_move_ms = now + 1000;
         }
-        LeaveCriticalSection(&d->lock);
+        engine_unlock(c);
     }
 }
 
-static void stress_usage(FILE *f)
-{
-    fprintf(f, "usage: client.exe stress [-s HOST] [-p PORT] [--max N] [--duration S] [--fixed N] [-T THREADS]\n"
-               "  The course's stress test for 10_game_server: dummies log in, teleport once, and\n"
-               "  move once a second; the delay of each dummy's own move echo drives a ramp that\n"
-               "  finds how many players the server holds at a median delay of 100-150 ms.\n"
-               "  -s HOST        server (default 127.0.0.1)\n"
-               "  -p PORT        port (default 4000)\n"
-               "  --max N        never more than N dummies (default 20000)\n"
-               "  --duration S   stop after S seconds (default: run until Ctrl+C)\n"
-               "  --fixed N      hold N dummies (no ramp) and report the delay distribution\n"
-               "  -T THREADS     completion-port threads (default 4)\n");
-    fflush(f);
-}
+/* ------------------------------------------------------------------------
+ * Entry
+ * --------------------------------------------------------------------- */
+
+static const char *opt_host = CLIENT_DEFAULT_HOST;
+static unsigned short opt_port = 4000;
+static int opt_max = 20000, opt_threads = 4;
+static long opt_duration, opt_fixed;
+
+static const struct opt stress_options[] = {
+    {"-s", OPT_STR, &opt_host, 0, 0, "HOST", "server (default 127.0.0.1)"},
+    {"-p", OPT_PORT, &opt_port, 0, 0, "PORT", "port (default 4000)"},
+    {"--max", OPT_INT, &opt_max, 1, 200000, "N", "never more than N dummies (default 20000)"},
+    {"--duration", OPT_LONG, &opt_duration, 1, 86400, "S",
+     "stop after S seconds (default: run until Ctrl+C)"},
+    {"--fixed", OPT_LONG, &opt_fixed, 1, 200000, "N",
+     "hold N dummies (no ramp) and report the delay distribution"},
+    {"-T", OPT_INT, &opt_threads, 1, 64, "THREADS", "completion-port threads (default 4)"},
+    OPT_END,
+};
+
+static const struct opt_spec stress_spec = {
+    "stress",
+    "usage: client.exe stress [-s HOST] [-p PORT] [--max N] [--duration S] [--fixed N]\n"
+    "                         [-T THREADS]\n"
+    "  The course's stress test for 10_game_server: dummies log in, teleport once, and\n"
+    "  move once a second; the delay of each dummy's own move echo drives a ramp that\n"
+    "  finds how many players the server holds at a median delay of 100-150 ms.\n",
+    stress_options,
+    NULL,
+};
 
 int stress_main(int argc, char **argv)
 {
-    const char *host = "127.0.0.1";
-    long port_num = 4000, v, duration = 0, fixed = 0, threads = 4;
-    LARGE_INTEGER f;
-    max_dummies = 20000;
-
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *val = (i + 1 < argc) ? argv[i + 1] : NULL;
-        int ok = 0;
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            stress_usage(stdout);
-            return 0;
-        }
-        if (strcmp(a, "-s") == 0 && val != NULL) {
-            host = val;
-            ok = 1;
-        } else if (strcmp(a, "-p") == 0) {
-            ok = net_parse_num(val, 1, 65535, &port_num);
-        } else if (strcmp(a, "--max") == 0 && (ok = net_parse_num(val, 1, 200000, &v))) {
-            max_dummies = (int)v;
-        } else if (strcmp(a, "--duration") == 0) {
-            ok = net_parse_num(val, 1, 86400, &duration);
-        } else if (strcmp(a, "--fixed") == 0) {
-            ok = net_parse_num(val, 1, 200000, &fixed);
-        } else if (strcmp(a, "-T") == 0) {
-            ok = net_parse_num(val, 1, 64, &threads);
-        }
-        if (!ok) {
-            fprintf(stderr, "stress: bad or unknown argument: %s\n", a);
-            stress_usage(stderr);
-            return 2;
-        }
-        i++;
-    }
+    struct engine_config ec;
+    long fixed, duration;
+    int rc = opt_parse(&stress_spec, argc, argv), err;
+    if (rc != -1)
+        return rc;
+    fixed = opt_fixed;
+    duration = opt_duration;
+    max_dummies = opt_max;
     if (fixed > max_dummies)
         max_dummies = (int)fixed;
 
-    QueryPerformanceFrequency(&f);
-    qpc_freq = f.QuadPart;
     srand((unsigned)GetTickCount());
-    int err = net_resolve(host, (unsigned short)port_num, &server_addr);
+    err = net_resolve(opt_host, opt_port, &server_addr);
     if (err != 0) {
         net_print_error("stress: getaddrinfo", err);
         return 1;
     }
     loopback = (ntohl(server_addr.sin_addr.s_addr) >> 24) == 127;
 
-    /* ConnectEx is an extension function: asked for through WSAIoctl. */
-    {
-        GUID guid = WSAID_CONNECTEX;
-        DWORD bytes = 0;
-        SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
-        if (s == INVALID_SOCKET ||
-            WSAIoctl(s, SIO_GET_EXTENSION_FUNCTION_POINTER, &guid, sizeof guid, &connect_ex, sizeof connect_ex,
-                     &bytes, NULL, NULL) == SOCKET_ERROR) {
-            net_print_error("stress: WSAIoctl(ConnectEx)", WSAGetLastError());
-            return 1;
-        }
-        closesocket(s);
-    }
-
     dummies = calloc((size_t)max_dummies, sizeof *dummies);
-    port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 0);
-    if (dummies == NULL || port == NULL) {
+    if (dummies == NULL) {
         fprintf(stderr, "stress: out of memory\n");
         return 1;
     }
-    InitializeCriticalSection(&samples_lock);
-    for (int i = 0; i < max_dummies; i++) {
-        struct dummy *d = &dummies[i];
-        d->index = i;
-        d->s = INVALID_SOCKET;
-        d->state = D_FREE;
-        d->cop.kind = 0;
-        d->rop.kind = 1;
-        d->wop.kind = 2;
-        d->cop.d = d->rop.d = d->wop.d = d;
-        InitializeCriticalSection(&d->lock);
-    }
-    HANDLE *th = calloc((size_t)threads, sizeof *th);
-    for (long i = 0; th != NULL && i < threads; i++) {
-        th[i] = (HANDLE)_beginthreadex(NULL, 0, worker_main, NULL, 0, NULL);
-        if (th[i] == NULL) {
-            fprintf(stderr, "stress: cannot start worker threads\n");
-            return 1;
-        }
-    }
-    if (th == NULL)
+    memset(&ec, 0, sizeof ec);
+    ec.conns = max_dummies;
+    ec.threads = opt_threads;
+    ec.recv_size = 4096; /* game_rx_push takes at most that at a time */
+    ec.send_size = QUEUE_SIZE;
+    ec.nodelay = 1; /* small packets, each timed: no Nagle delay */
+    eng = engine_create(&ec, &stress_ops);
+    if (eng == NULL) {
+        free(dummies);
         return 1;
+    }
+    InitializeCriticalSection(&samples_lock);
 
-    printf("stress: %s:%ld, %s\n", host, port_num, fixed ? "fixed number of dummies" : "ramp");
+    printf("stress: %s:%u, %s\n", opt_host, (unsigned)opt_port,
+           fixed ? "fixed number of dummies" : "ramp");
     fflush(stdout);
 
     /* The main thread is the clock: every 50 ms it sends the moves that
@@ -535,8 +411,8 @@ int stress_main(int argc, char **argv)
             double secs = (double)(now - last_print) / 1000.0;
             printf("stress: %4llu s, %ld dummies (%ld connecting), delay %u ms (median of %d), "
                    "in %.0f pkt/s, out %.0f pkt/s, failures %ld\n",
-                   (now - t0) / 1000, (long)active, (long)connecting, delay, have, (double)(in - last_in) / secs,
-                   (double)(out - last_out) / secs, (long)failures);
+                   (now - t0) / 1000, (long)active, (long)connecting, delay, have,
+                   (double)(in - last_in) / secs, (double)(out - last_out) / secs, (long)failures);
             fflush(stdout);
             last_in = in;
             last_out = out;
@@ -553,30 +429,17 @@ int stress_main(int argc, char **argv)
                "(last %d moves), failures %ld, logins refused %ld\n",
                (long)active, p50, p90, p99, pmax, have, (long)failures, (long)logins_failed);
     else if (limit > 0)
-        printf("stress: result: limit %ld dummies (median delay passed %d ms), failures %ld\n", limit,
-               DELAY_LIMIT_MS, (long)failures);
+        printf("stress: result: limit %ld dummies (median delay passed %d ms), failures %ld\n",
+               limit, DELAY_LIMIT_MS, (long)failures);
     else
-        printf("stress: result: no limit reached: %ld dummies at median delay %u ms, failures %ld\n",
-               (long)active, p50, (long)failures);
+        printf(
+            "stress: result: no limit reached: %ld dummies at median delay %u ms, failures %ld\n",
+            (long)active, p50, (long)failures);
     fflush(stdout);
 
-    /* Close every dummy, let the aborted operations complete, stop. */
-    for (int i = 0; i < max_dummies; i++) {
-        EnterCriticalSection(&dummies[i].lock);
-        dummy_close(&dummies[i]);
-        maybe_free(&dummies[i]);
-        LeaveCriticalSection(&dummies[i].lock);
-    }
-    for (int tries = 0; tries < 100; tries++) {
-        int busy = 0;
-        for (int i = 0; i < max_dummies && !busy; i++)
-            busy = dummies[i].state != D_FREE;
-        if (!busy)
-            break;
-        Sleep(50); /* the aborted completions arrive on the workers */
-    }
-    for (long i = 0; i < threads; i++)
-        PostQueuedCompletionStatus(port, 0, 0, NULL);
-    WaitForMultipleObjects((DWORD)threads, th, TRUE, 10000);
+    engine_close_all(eng);
+    engine_destroy(eng);
+    DeleteCriticalSection(&samples_lock);
+    free(dummies);
     return failures > 0 && fixed ? 1 : 0;
 }

@@ -290,6 +290,57 @@ static enum result bench_bad_server(struct ctx *c, const char *mode, struct benc
     return RES_PASS;
 }
 
+/* A listener on a free loopback port that never accepts: the system
+ * completes the handshakes from the backlog, so a client connects, and
+ * what it sends fills the socket buffers and is never read. INVALID_SOCKET
+ * when it cannot listen. */
+static SOCKET listen_unread(unsigned short *port)
+{
+    struct sockaddr_in sa;
+    int len = (int)sizeof sa;
+    SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    if (s == INVALID_SOCKET)
+        return INVALID_SOCKET;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(s, (struct sockaddr *)&sa, (int)sizeof sa) != 0 || listen(s, 8) != 0 ||
+        getsockname(s, (struct sockaddr *)&sa, &len) != 0) {
+        closesocket(s);
+        return INVALID_SOCKET;
+    }
+    *port = ntohs(sa.sin_port);
+    return s;
+}
+
+/* A server that reads nothing leaves bench's sends pending; bench times
+ * the echo out, closes, and ends. Wine keeps a pending WSASend pending when
+ * its socket is closed (Windows aborts it), so a close without CancelIoEx
+ * left the run waiting for ever under Wine. */
+static enum result bench_stuck_send(struct ctx *c)
+{
+    char why[WHY_SIZE];
+    struct bench_report b;
+    unsigned short port = 0;
+    DWORD code = 0;
+    SOCKET l = listen_unread(&port);
+    memset(&b, 0, sizeof b);
+    if (l == INVALID_SOCKET)
+        return fail(c, "a listener that never accepts: WSA %d", WSAGetLastError());
+    /* 16 MB messages: more than the socket buffers of both ends hold */
+    if (!run_bench(c->exe, port, "-c 2 -n 1 -b 16777216", &b, &code, why, sizeof why)) {
+        closesocket(l);
+        return fail(c, "against a server that reads nothing: %s", why);
+    }
+    closesocket(l);
+    if (code != 1 || b.timeout != 2 || b.served != 0)
+        return fail(c, "against a server that reads nothing, -c 2 -n 1: exit status %lu, %lld "
+                       "timeout, %lld served (expected 1, 2, 0)",
+                    (unsigned long)code, b.timeout, b.served);
+    info(c, "unread: 2 connections to a server that reads nothing: 2 timeouts, bench ended");
+    return RES_PASS;
+}
+
 static enum result case_bench_detects_errors(struct ctx *c)
 {
     char why[WHY_SIZE];
@@ -317,6 +368,10 @@ static enum result case_bench_detects_errors(struct ctx *c)
                        "(%lld reset, %lld other)",
                     b.closed, b.reset, b.other);
     info(c, "close: %lld closed by server, %lld reset", b.closed, b.reset);
+
+    /* nothing read: the sends stay pending until bench gives up on them */
+    if ((out = bench_stuck_send(c)) != RES_PASS)
+        return out;
 
     /* 04 serves FD_SETSIZE - 1 and closes the others at once */
     out = start_step_server(&srv, "04_select", why, sizeof why);
