@@ -54,7 +54,10 @@ struct worker; /* below; sessions take one as a parameter */
 #define GAME_MAX_THREADS 256
 #define GAME_MAX_USERS 100000 /* -u limit */
 #define GAME_MAX_NPCS 1000000 /* -n limit: about 60 bytes each */
-#define GAME_DEFAULT_NPCS 200000
+/* -n when not given: one NPC per this many tiles (200,000 on the default
+ * 2000x2000 map, 3 on the course's 8x8 board), so that any map is
+ * populated as thinly as the default one. */
+#define GAME_TILES_PER_NPC 20
 #define GAME_MAX_SIDE 32767   /* -m limit: coordinates travel as int16 */
 
 /* Per-session receive buffer: packets are reassembled in it. It must hold
@@ -62,10 +65,38 @@ struct worker; /* below; sessions take one as a parameter */
 #define RECV_BUF_SIZE 1024
 
 /* Per-session send queue, a ring: everything queued for a client and not
- * yet confirmed sent. A client that lets it fill up (it stopped reading)
- * is disconnected. 32 KiB holds about 2,300 moves, or a login burst of
- * about 1,000 players in view. A power of two. */
+ * yet confirmed sent. It starts at SEND_QUEUE_SIZE (about 2,300 moves)
+ * and doubles when a burst needs more, up to SEND_QUEUE_MAX; it goes back
+ * to its first size once it is empty. Powers of two. */
 #define SEND_QUEUE_SIZE (32 * 1024)
+#define SEND_QUEUE_MAX (1024 * 1024)
+
+/* A client that does not read: data queued for it and no byte of it
+ * taken by the kernel for SEND_STALL_MS, or more than SEND_QUEUE_MAX
+ * queued. A client that reads, however slowly, makes progress and stays:
+ * one instant of a full queue says nothing about a client. */
+#define SEND_STALL_MS 10000
+
+/* Adding objects to a view (SC_ADD_OBJECT) waits while more than this is
+ * queued for the client: a login into a crowd of thousands sends its
+ * snapshot in pieces of about this size, each when the client has taken
+ * the previous one (world.c, "catching up"). Moves and removals of objects
+ * the client knows are never held back. */
+#define VIEW_ADD_BACKLOG (16 * 1024)
+
+/* Rate limits per session, a token bucket per kind (packet.c): -r is the
+ * moves per second (default 50, 0 = no limits); chats and teleports get a
+ * fifth of it each. A bucket holds RATE_BURST_S seconds' worth and starts
+ * full: a session that sends fewer than 500 moves in all never meets the
+ * limit, however fast it sends them (a client that was stalled, a test
+ * that walks as fast as the answers come). The course's client and
+ * stress test send a few moves a second. */
+#define RATE_DEFAULT 50
+#define RATE_BURST_S 10
+
+/* -L default: a connection must have logged in, and a packet begun must
+ * be complete, within this many seconds. */
+#define LOGIN_TIMEOUT_DEFAULT 10
 
 #define ACCEPTS_POSTED 64       /* AcceptEx calls kept waiting for clients */
 #define REFUSALS_MAX 256        /* refused connections lingering at once */
@@ -103,7 +134,10 @@ struct game_options {
     int height;
     int range;     /* -v */
     int max_users; /* -u */
-    int npcs;      /* -n */
+    int npcs;      /* -n (game_parse_args computes the default from the map) */
+    int login_timeout; /* -L seconds, 0 = none */
+    int idle_timeout;  /* -I seconds, 0 = none (the default) */
+    int rate;          /* -r moves per second per player, 0 = no rate limits */
 };
 
 extern struct game_options opt;
@@ -144,7 +178,8 @@ void view_reset(struct view_set *v);
 
 enum timer_kind {
     TIMER_NPC_MOVE, /* target: an NPC's index */
-    TIMER_FLUSH     /* target: a session's id; send what was queued lazily */
+    TIMER_FLUSH,    /* target: a session's id; send what was queued lazily */
+    TIMER_CATCH_UP  /* target: a session's id; add the objects its view is missing */
 };
 
 /* One timer event. Preallocated where it belongs (each NPC has its move,
@@ -160,6 +195,7 @@ struct timer_event {
 void timer_start(void);
 void timer_add(struct timer_event *e, ULONGLONG due);
 void timer_stop(void);
+extern volatile LONG timer_dropped;
 
 /* ------------------------------------------------------------------------
  * Sessions (session.c)
@@ -183,9 +219,18 @@ struct session {
     int sending;           /* send_op is in flight */
     int flush_pending;     /* `flush` is scheduled (only its handler clears it) */
     struct timer_event flush; /* sends what NPCs queued lazily (net_send) */
-    char *queue;           /* send ring, SEND_QUEUE_SIZE bytes */
+    char *queue;           /* send ring, queue_size bytes */
+    char *queue_retired;   /* the ring before it grew: a WSASend in flight reads it */
+    unsigned queue_size;   /* SEND_QUEUE_SIZE, doubled up to SEND_QUEUE_MAX */
     unsigned queue_head;   /* sent up to here (free-running counters: */
     unsigned queue_tail;   /*  tail - head = bytes queued) */
+    ULONGLONG send_progress; /* when the queue last became non-empty or the kernel took bytes */
+    ULONGLONG opened_at;   /* when the connection was accepted */
+    ULONGLONG last_recv;   /* when the client last sent bytes */
+    ULONGLONG partial_since; /* when an incomplete packet began waiting, 0 when none */
+    int view_behind;       /* an SC_ADD_OBJECT was held back (VIEW_ADD_BACKLOG) */
+    int catch_up_pending;  /* `catch_up` is scheduled */
+    struct timer_event catch_up; /* adds what the view is missing, once the client has read */
     struct view_set view;  /* the players and NPCs this player's client knows */
     short x, y;
     char name[NAME_SIZE];
@@ -202,6 +247,12 @@ struct session {
     int sector;            /* the sector it is listed in, -1 when none */
     int in_world;          /* logged in and not yet left */
     unsigned rlen;         /* bytes in rbuf */
+    struct rate_bucket { /* a token bucket: tokens, in thousandths */
+        long long tokens;
+        ULONGLONG at;    /* when it was last filled */
+        unsigned dropped;
+    } rate_move, rate_chat, rate_teleport;
+    int warned;            /* bad behaviour already logged, one bit per kind (packet.c) */
     char peer[32];         /* "a.b.c.d:port" */
     char rbuf[RECV_BUF_SIZE];
 };
@@ -217,6 +268,7 @@ int session_is_open(struct session *s);
 void on_recv_done(struct worker *w, struct session *s, DWORD bytes, int err);
 void session_unref(struct session *s);
 void sessions_close_all(void);
+void sessions_tick(void);
 
 /* ------------------------------------------------------------------------
  * Worker threads (network.c)

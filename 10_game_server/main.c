@@ -31,15 +31,20 @@
  * 210,000 ids per player would not scale.
  *
  * Limits and how they are handled. MAX_USERS sessions (-u): the next
- * client gets SC_LOGIN_FAIL and a close. A send queue of SEND_QUEUE_SIZE
- * bytes per player: a client that lets it fill is disconnected with a log
- * line. A bad packet closes that client only, with a log line. NPCs
+ * client gets SC_LOGIN_FAIL and a close. A send queue per player that
+ * grows for a burst up to SEND_QUEUE_MAX: a client whose queue makes no
+ * progress for SEND_STALL_MS, or passes the cap, is disconnected with a
+ * log line. A bad packet closes that client only, with a log line. A
+ * connection not logged in within the login timeout (-L), or leaving a
+ * packet incomplete that long, is closed; moves, chats and teleports
+ * beyond the rate limits (-r) are dropped and counted (session.c,
+ * packet.c, README.md "Clients that misbehave"). NPCs
  * sleep unless seen, so their cost follows the players, not -n; their
  * memory (about 60 bytes each) is allocated at start-up.
  *
  * Left out on purpose. NPC behaviour beyond a random walk (no combat:
- * CS_ATTACK is accepted and ignored), a database, obstacles, login
- * timeouts, IPv6.
+ * CS_ATTACK is accepted and ignored), a database, obstacles, speed checks,
+ * IPv6.
  *
  * Build (alone, from this folder):
  *   cl /nologo /W4 /WX /Fe10_game_server.exe main.c common.c network.c session.c packet.c world.c timer.c ws2_32.lib
@@ -140,6 +145,7 @@ int main(int argc, char **argv)
     SOCKET listener;
     LONG64 in, out, timer;
     int ticks = 0;
+    LONG timers_reported = 0;
 
     game_parse_args(argc, argv, &opt);
     if (opt.threads == 0)
@@ -154,13 +160,21 @@ int main(int argc, char **argv)
     last_time = GetTickCount64();
     lab_log("%s: map %dx%d, view range %d, up to %d players, %d NPCs, %d worker threads", MODEL, opt.width,
             opt.height, opt.range, opt.max_users, opt.npcs, opt.threads);
+    lab_log("%s: login timeout %d s, idle timeout %d s, rate limit %d moves/s (0 = none)", MODEL,
+            opt.login_timeout, opt.idle_timeout, opt.rate);
     lab_log("%s: listening on %s:%u", MODEL, opt.addr, (unsigned)opt.port);
 
     /* A tick a second: re-post missing accepts, close refused clients
      * that linger, and every fifth tick the status line. The workers do
      * all the rest. */
     while (WaitForSingleObject(lab_stop_event_handle(), 1000) == WAIT_TIMEOUT) {
+        LONG dropped = timer_dropped;
         net_tick();
+        sessions_tick(); /* login, incomplete-packet, idle and send-stall timeouts */
+        if (dropped != timers_reported) {
+            lab_log("timer: queue full, %ld events dropped so far", (long)dropped);
+            timers_reported = dropped;
+        }
         if (++ticks % 5 == 0 && !opt.quiet)
             print_status();
     }

@@ -368,8 +368,8 @@ int post_recv(struct session *s)
 static void post_send(struct session *s)
 {
     unsigned queued = s->queue_tail - s->queue_head;
-    unsigned off = s->queue_head & (SEND_QUEUE_SIZE - 1);
-    unsigned first = SEND_QUEUE_SIZE - off;
+    unsigned off = s->queue_head & (s->queue_size - 1);
+    unsigned first = s->queue_size - off;
     DWORD pieces = 1;
 
     if (first > queued)
@@ -412,14 +412,48 @@ static void post_send(struct session *s)
     }
 }
 
+/* s->lock held. Makes the ring twice as big, keeping every queued byte at
+ * the same free-running position. A WSASend in flight still reads the old
+ * ring: it is kept until that send completes (a ring that grew twice
+ * during one send is not read by anyone: freed at once). 0: no memory. */
+static int queue_grow(struct session *s)
+{
+    unsigned size = s->queue_size * 2;
+    char *mem = malloc(size);
+    if (mem == NULL)
+        return 0;
+    for (unsigned pos = s->queue_head; pos != s->queue_tail;) {
+        unsigned from = pos & (s->queue_size - 1), to = pos & (size - 1);
+        unsigned n = s->queue_tail - pos;
+        if (n > s->queue_size - from)
+            n = s->queue_size - from;
+        if (n > size - to)
+            n = size - to;
+        memcpy(mem + to, s->queue + from, n);
+        pos += n;
+    }
+    if (s->sending && s->queue_retired == NULL)
+        s->queue_retired = s->queue;
+    else
+        free(s->queue);
+    s->queue = mem;
+    s->queue_size = size;
+    return 1;
+}
+
 /* s->lock held. Queues one packet for a player in the game; the hot path
  * of the server: a copy into the ring and, only when no send is in
  * flight, a WSASend. While an NPC acts (w->lazy), not even that: a flush
- * is scheduled NPC_FLUSH_MS later (once), and what the NPCs queue meanwhile
- * goes out in one WSASend then, or with the player's next packet that is
- * sent at once, whichever comes first. A player whose queue is full has stopped reading
- * (or reads far slower than the game talks to it): it is disconnected,
- * with a log line, rather than given more memory. */
+ * is scheduled NPC_FLUSH_MS later (once), and what the NPCs queue
+ * meanwhile goes out in one WSASend then, or with the player's next
+ * packet that is sent at once, whichever comes first.
+ *
+ * A burst (a login into a crowd, a busy neighbourhood) may need more
+ * than the ring holds: it grows. Whether the client reads is judged over
+ * time (sessions_tick: no progress for SEND_STALL_MS), not here; here
+ * only the hard cap, SEND_QUEUE_MAX, far above any burst the server
+ * makes for a client that reads (view additions wait at
+ * VIEW_ADD_BACKLOG). */
 void net_send(struct worker *w, struct session *s, const void *pkt, unsigned n)
 {
     unsigned used = s->queue_tail - s->queue_head;
@@ -427,12 +461,17 @@ void net_send(struct worker *w, struct session *s, const void *pkt, unsigned n)
 
     if (s->state != SESSION_IN_GAME || s->sock == INVALID_SOCKET)
         return; /* closing: nobody reads it any more */
-    if (SEND_QUEUE_SIZE - used < n) {
-        session_close(s, 1, "send queue full (%u bytes): the client does not read, disconnected", used);
-        return;
+    while (s->queue_size - used < n) {
+        if (s->queue_size >= SEND_QUEUE_MAX || !queue_grow(s)) {
+            session_close(s, 1, "send queue over %u bytes: the client does not read, "
+                          "disconnected", used);
+            return;
+        }
     }
-    off = s->queue_tail & (SEND_QUEUE_SIZE - 1);
-    first = SEND_QUEUE_SIZE - off;
+    if (used == 0)
+        s->send_progress = GetTickCount64(); /* the stall clock starts now */
+    off = s->queue_tail & (s->queue_size - 1);
+    first = s->queue_size - off;
     if (first > n)
         first = n;
     memcpy(s->queue + off, pkt, first);
@@ -481,8 +520,29 @@ static void on_send_done(struct session *s, DWORD bytes, int err)
         /* A short completion (fewer bytes than asked) leaves the rest
          * queued: it goes out with the next WSASend. */
         s->queue_head += bytes;
-        if (s->queue_head != s->queue_tail && s->sock != INVALID_SOCKET)
-            post_send(s);
+        s->send_progress = GetTickCount64();
+    }
+    /* The ring the completed send read from, if it grew meanwhile. */
+    free(s->queue_retired);
+    s->queue_retired = NULL;
+    if (err == 0 && s->queue_head != s->queue_tail && s->sock != INVALID_SOCKET) {
+        post_send(s);
+    } else if (err == 0 && s->queue_size > SEND_QUEUE_SIZE) {
+        /* empty, nothing in flight: a ring that grew for a burst shrinks */
+        char *mem = malloc(SEND_QUEUE_SIZE);
+        if (mem != NULL) {
+            free(s->queue);
+            s->queue = mem;
+            s->queue_size = SEND_QUEUE_SIZE;
+            s->queue_head = s->queue_tail = 0;
+        }
+    }
+    /* The client has taken a piece: if objects wait to be added to its
+     * view, now is the time (world.c, catching up). */
+    if (err == 0 && s->view_behind && !s->catch_up_pending && s->state == SESSION_IN_GAME &&
+        s->queue_tail - s->queue_head < VIEW_ADD_BACKLOG) {
+        s->catch_up_pending = 1;
+        timer_add(&s->catch_up, GetTickCount64());
     }
     LeaveCriticalSection(&s->lock);
     session_unref(s); /* this send is over; maybe the session's last I/O */

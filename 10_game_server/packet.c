@@ -57,6 +57,59 @@ const char *printable_name(const char *name, char *out, size_t size)
     return out;
 }
 
+/* Bad behaviour that is logged once per session, not once per packet: a
+ * client in a loop would otherwise fill the log (and the console, which
+ * every worker's log line then waits for). Bits of s->warned. */
+enum warning { WARN_RELOGIN = 1, WARN_RATE_MOVE = 2, WARN_RATE_CHAT = 4, WARN_RATE_TELEPORT = 8 };
+
+/* Receive side only (one worker at a time per session): no lock. */
+static int first_warning(struct session *s, int bit)
+{
+    if (s->warned & bit)
+        return 0;
+    s->warned |= bit;
+    return 1;
+}
+
+/* A token bucket: `per_s` tokens a second, at most RATE_BURST_S seconds'
+ * worth saved up. Takes one token; 0 when there is none: the packet is
+ * dropped and counted. Tokens are kept in thousandths so that a slow
+ * rate (a teleport every few seconds) still fills in steps of a
+ * millisecond. Receive side only: no lock. */
+static int rate_take(struct rate_bucket *b, int per_s)
+{
+    ULONGLONG now = GetTickCount64();
+    long long cap = (long long)per_s * RATE_BURST_S * 1000;
+    long long t;
+    if (b->at == 0) { /* a new session starts with a full bucket */
+        b->at = now;
+        b->tokens = cap;
+    }
+    t = b->tokens + (long long)(now - b->at) * per_s;
+    b->at = now;
+    if (t > cap)
+        t = cap;
+    if (t < 1000) {
+        b->tokens = t;
+        b->dropped++;
+        return 0;
+    }
+    b->tokens = t - 1000;
+    return 1;
+}
+
+/* 1 when the packet may pass; otherwise it is dropped (never passed on
+ * to anyone), counted, and the first one of its kind logged. */
+static int rate_ok(struct session *s, struct rate_bucket *b, int per_s, int bit, const char *what)
+{
+    if (opt.rate == 0 || rate_take(b, per_s > 0 ? per_s : 1))
+        return 1;
+    if (first_warning(s, bit))
+        lab_log("session %d: over the rate limit for %s (%d a second): dropped and counted until "
+                "it leaves", s->id, what, per_s > 0 ? per_s : 1);
+    return 0;
+}
+
 /* A whole, valid packet: act on it. `p` points into the receive buffer,
  * which has no particular alignment: fields are read through a copy. */
 static void dispatch(struct worker *w, struct session *s, const char *p)
@@ -66,8 +119,8 @@ static void dispatch(struct worker *w, struct session *s, const char *p)
         CS_LOGIN_PACKET in;
         memcpy(&in, p, sizeof in);
         if (s->in_world) { /* not in the contract's list of bad packets */
-            if (!opt.quiet)
-                lab_log("session %d: a second CS_LOGIN, ignored", s->id);
+            if (first_warning(s, WARN_RELOGIN) && !opt.quiet)
+                lab_log("session %d: a second CS_LOGIN, ignored (and every other one)", s->id);
             break;
         }
         world_login(w, s, in.name);
@@ -75,12 +128,16 @@ static void dispatch(struct worker *w, struct session *s, const char *p)
     }
     case CS_MOVE: {
         CS_MOVE_PACKET in;
+        if (!rate_ok(s, &s->rate_move, opt.rate, WARN_RATE_MOVE, "moves"))
+            break;
         memcpy(&in, p, sizeof in);
         world_move(w, s, in.direction, in.move_time);
         break;
     }
     case CS_CHAT: {
         CS_CHAT_PACKET in;
+        if (!rate_ok(s, &s->rate_chat, opt.rate / 5, WARN_RATE_CHAT, "chat"))
+            break;
         memcpy(&in, p, sizeof in);
         world_chat(w, s, in.mess);
         break;
@@ -88,7 +145,8 @@ static void dispatch(struct worker *w, struct session *s, const char *p)
     case CS_ATTACK:
         break; /* no combat yet: accepted, and nothing happens */
     case CS_TELEPORT:
-        world_teleport(w, s);
+        if (rate_ok(s, &s->rate_teleport, opt.rate / 5, WARN_RATE_TELEPORT, "teleports"))
+            world_teleport(w, s);
         break;
     case CS_LOGOUT:
         /* The other players are told when the receive side leaves, just

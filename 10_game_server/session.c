@@ -59,6 +59,8 @@ void sessions_init(void)
         s->sector_next = s->sector_prev = -1;
         s->flush.kind = TIMER_FLUSH;
         s->flush.target = i;
+        s->catch_up.kind = TIMER_CATCH_UP;
+        s->catch_up.target = i;
         free_ids[i] = i;
     }
     free_count = opt.max_users;
@@ -109,6 +111,7 @@ int session_open(struct worker *w, SOCKET sock, const char *peer)
         }
         EnterCriticalSection(&s->lock);
         s->queue = mem;
+        s->queue_size = SEND_QUEUE_SIZE;
         LeaveCriticalSection(&s->lock);
     }
 
@@ -132,11 +135,21 @@ int session_open(struct worker *w, SOCKET sock, const char *peer)
     s->name[0] = '\0';
     s->rlen = 0;
     s->in_world = 0;
+    s->opened_at = s->last_recv = GetTickCount64();
+    s->partial_since = 0;
+    s->view_behind = 0;
+    s->warned = 0;
+    memset(&s->rate_move, 0, sizeof s->rate_move);
+    memset(&s->rate_chat, 0, sizeof s->rate_chat);
+    memset(&s->rate_teleport, 0, sizeof s->rate_teleport);
     snprintf(s->peer, sizeof s->peer, "%s", peer);
-    if (!opt.quiet)
-        lab_log("session %d: connected from %s", id, peer);
     posted = post_recv(s);
     LeaveCriticalSection(&s->lock);
+    /* Logged after the lock: a console that blocks (a full pipe, a
+     * selection in the window) must not hold up the workers that need
+     * this session. The line may follow the session's first events. */
+    if (!opt.quiet)
+        lab_log("session %d: connected from %s", id, peer);
     if (!posted)
         session_depart(w, s); /* post_recv closed it and said why */
     return 1;
@@ -184,6 +197,14 @@ static void session_release(struct session *s)
     EnterCriticalSection(&s->lock);
     s->state = SESSION_FREE;
     s->queue_head = s->queue_tail = 0;
+    if (s->queue_size > SEND_QUEUE_SIZE) { /* grew for a burst: back to its first size */
+        char *mem = malloc(SEND_QUEUE_SIZE);
+        if (mem != NULL) {
+            free(s->queue);
+            s->queue = mem;
+            s->queue_size = SEND_QUEUE_SIZE;
+        }
+    }
     /* empty already (world_leave removed every pair); a big one shrinks */
     view_reset(&s->view);
     LeaveCriticalSection(&s->lock);
@@ -209,6 +230,7 @@ static void session_depart(struct worker *w, struct session *s)
 {
     char reason[sizeof s->reason];
     char name[NAME_SIZE + 8];
+    char dropped[96] = "";
     int is_error;
 
     world_leave(w, s);
@@ -217,11 +239,16 @@ static void session_depart(struct worker *w, struct session *s)
     is_error = s->reason_is_error;
     printable_name(s->name, name, sizeof name);
     LeaveCriticalSection(&s->lock);
-    if (is_error || !opt.quiet) {
+    /* the rate buckets belong to the receive side, which is us */
+    if (s->rate_move.dropped + s->rate_chat.dropped + s->rate_teleport.dropped > 0)
+        snprintf(dropped, sizeof dropped, " (over the rate limit: %u moves, %u chats, "
+                 "%u teleports dropped)", s->rate_move.dropped, s->rate_chat.dropped,
+                 s->rate_teleport.dropped);
+    if (is_error || !opt.quiet || dropped[0] != '\0') {
         if (name[0] != '\0')
-            lab_log("session %d (%s): %s", s->id, name, reason);
+            lab_log("session %d (%s): %s%s", s->id, name, reason, dropped);
         else
-            lab_log("session %d: %s", s->id, reason);
+            lab_log("session %d: %s%s", s->id, reason, dropped);
     }
     session_unref(s);
 }
@@ -251,6 +278,7 @@ void on_recv_done(struct worker *w, struct session *s, DWORD bytes, int err)
         session_close(s, 0, "closed by peer"); /* the client's FIN */
     } else {
         s->rlen += bytes;
+        s->last_recv = GetTickCount64(); /* read by sessions_tick: under the lock below */
 #ifdef GAME_PROFILE
         {
             LARGE_INTEGER t0, t1;
@@ -265,11 +293,69 @@ void on_recv_done(struct worker *w, struct session *s, DWORD bytes, int err)
     }
 
     EnterCriticalSection(&s->lock);
+    /* An incomplete packet waits in rbuf: since when (the login timeout
+     * applies to it too, sessions_tick). */
+    if (s->rlen == 0)
+        s->partial_since = 0;
+    else if (s->partial_since == 0)
+        s->partial_since = GetTickCount64();
     posted = post_recv(s); /* 0 once the socket is closed */
     LeaveCriticalSection(&s->lock);
     if (!posted)
         session_depart(w, s);
     op_end();
+}
+
+/* Once a second, from main(): the clients that hold a slot and do not
+ * play by the rules. Each check takes the session's lock only to read
+ * its clock and close it; the reason is logged when it leaves
+ * (session_depart), outside every lock.
+ *   - not logged in within the login timeout (-L): an idle connection,
+ *     or one that sends a byte of CS_LOGIN and stops, would otherwise
+ *     hold its slot (and lock out real players when the server is full);
+ *   - an incomplete packet waiting that long, logged in or not;
+ *   - with -I, a player that sent nothing that long;
+ *   - data queued and no byte of it taken for SEND_STALL_MS: the client
+ *     does not read. A client that reads, however slowly, makes progress
+ *     and stays. */
+/* Milliseconds from `then` to `now`; 0 when `then` is later (a worker
+ * stamped it after this tick read the clock: unsigned subtraction would
+ * make that a huge age, and close a healthy client). */
+static ULONGLONG age(ULONGLONG now, ULONGLONG then)
+{
+    return then < now ? now - then : 0;
+}
+
+void sessions_tick(void)
+{
+    ULONGLONG now = GetTickCount64();
+    ULONGLONG login_ms = (ULONGLONG)opt.login_timeout * 1000;
+    ULONGLONG idle_ms = (ULONGLONG)opt.idle_timeout * 1000;
+
+    for (int i = 0; i < opt.max_users; i++) {
+        struct session *s = &sessions[i];
+        EnterCriticalSection(&s->lock);
+        if (s->sock == INVALID_SOCKET) {
+            /* free or closing: nothing to judge */
+        } else if (login_ms > 0 && s->state == SESSION_ACCEPTED &&
+                   age(now, s->opened_at) >= login_ms) {
+            session_close(s, 1, "no CS_LOGIN within %d s (login timeout), disconnected",
+                          opt.login_timeout);
+        } else if (login_ms > 0 && s->partial_since != 0 &&
+                   age(now, s->partial_since) >= login_ms) {
+            session_close(s, 1, "a packet left incomplete for %d s (login timeout), disconnected",
+                          opt.login_timeout);
+        } else if (idle_ms > 0 && s->state == SESSION_IN_GAME &&
+                   age(now, s->last_recv) >= idle_ms) {
+            session_close(s, 0, "sent nothing for %d s (idle timeout), disconnected",
+                          opt.idle_timeout);
+        } else if (s->queue_tail != s->queue_head && age(now, s->send_progress) >= SEND_STALL_MS) {
+            session_close(s, 1, "send queue: %u bytes, none taken for %d s: the client does not "
+                          "read, disconnected", s->queue_tail - s->queue_head,
+                          SEND_STALL_MS / 1000);
+        }
+        LeaveCriticalSection(&s->lock);
+    }
 }
 
 /* Ctrl+C: close every session's socket. Their pending I/O completes, the

@@ -41,6 +41,7 @@ static int heap_len, heap_cap;
 static HANDLE wake;             /* auto-reset: an earlier event, or stop */
 static HANDLE thread;
 static int stopping;            /* under timer_lock */
+volatile LONG timer_dropped;    /* events dropped because the heap was full: never, we hope */
 
 /* timer_lock held. */
 static void heap_push(ULONGLONG due, struct timer_event *e)
@@ -87,9 +88,10 @@ void timer_add(struct timer_event *e, ULONGLONG due)
     EnterCriticalSection(&timer_lock);
     if (heap_len == heap_cap) {
         /* Cannot happen: one event per owner at most, and the heap
-         * holds one per owner. Said loudly rather than lost quietly. */
+         * holds one per owner. Counted, and said by main() (the caller
+         * may hold a session lock: no logging here). */
         LeaveCriticalSection(&timer_lock);
-        lab_log("timer: queue full (%d events), event dropped", heap_cap);
+        InterlockedIncrement(&timer_dropped);
         return;
     }
     heap_push(due, e);
@@ -144,7 +146,7 @@ static unsigned __stdcall timer_main(void *arg)
 void timer_start(void)
 {
     InitializeCriticalSection(&timer_lock);
-    heap_cap = opt.npcs + opt.max_users; /* one per NPC, one (flush) per session */
+    heap_cap = opt.npcs + 2 * opt.max_users; /* one per NPC, two (flush, catch-up) per session */
     heap = calloc((size_t)heap_cap, sizeof *heap);
     wake = CreateEventW(NULL, FALSE, FALSE, NULL);
     if (heap == NULL)

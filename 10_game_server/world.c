@@ -282,12 +282,14 @@ void view_reset(struct view_set *v)
     v->count = 0;
 }
 
-/* s->lock held. Copies the ids of s's view list into w->old_view. */
+/* s->lock held. Copies the ids of s's view list into w->old_view. Stops
+ * at the last id: a set that grew for a crowd and emptied since is not
+ * walked to its end. */
 static int view_copy(struct worker *w, const struct session *s)
 {
     int n = 0;
     reserve(&w->old_view, &w->old_cap, (int)s->view.count);
-    for (unsigned i = 0; i < s->view.cap; i++)
+    for (unsigned i = 0; i < s->view.cap && n < (int)s->view.count; i++)
         if (s->view.slot[i] != -1)
             w->old_view[n++] = s->view.slot[i];
     return n;
@@ -437,6 +439,21 @@ static int scan_near(struct worker *w, int x, int y, int self)
  * The pair rule
  * --------------------------------------------------------------------- */
 
+/* s->lock held. May s's client be told of one more object now? Not while
+ * more than VIEW_ADD_BACKLOG waits in its send queue: a login into a
+ * crowd of thousands would otherwise queue hundreds of kilobytes at once.
+ * The object is then left out of the view (on both sides, for two
+ * players: view lists stay mutual), and s is marked behind; when the
+ * client has taken the backlog, its send completion schedules a catch-up
+ * (world_catch_up) that adds what is missing, the next piece. */
+static int may_add(struct session *s)
+{
+    if (s->queue_tail - s->queue_head <= VIEW_ADD_BACKLOG)
+        return 1;
+    s->view_behind = 1;
+    return 0;
+}
+
 static int near_enough(int ax, int ay, int bx, int by)
 {
     return abs(ax - bx) <= opt.range && abs(ay - by) <= opt.range;
@@ -460,6 +477,17 @@ static void pair_update(struct worker *w, struct session *a, struct session *b,
     visible = a->state == SESSION_IN_GAME && b->state == SESSION_IN_GAME && near_enough(a->x, a->y, b->x, b->y);
     a_sees_b = view_has(a, b->id);
     b_sees_a = view_has(b, a->id);
+    if (visible && !a_sees_b && !b_sees_a) {
+        /* both checked, so that both are marked when both are behind */
+        int a_ok = may_add(a), b_ok = may_add(b);
+        if (!a_ok || !b_ok)
+            visible = 0; /* not yet: the catch-up of the one behind adds the pair */
+        if (!visible) {
+            LeaveCriticalSection(&second->lock);
+            LeaveCriticalSection(&first->lock);
+            return;
+        }
+    }
     if (visible) {
         if (!a_sees_b && view_add(&a->view, b->id))
             send_add_object(w, a, b);
@@ -500,7 +528,7 @@ static void pair_npc(struct worker *w, struct session *s, int k, const SC_MOVE_O
     visible = s->state == SESSION_IN_GAME && near_enough(s->x, s->y, n->x, n->y);
     sees = view_has(s, id);
     if (visible) {
-        if (!sees && view_add(&s->view, id)) {
+        if (!sees && may_add(s) && view_add(&s->view, id)) {
             n->viewers++;
             send_add_npc(w, s, id, n->x, n->y);
             /* Waking: only the thread whose compare-and-swap turns 0 into
@@ -790,6 +818,31 @@ static void npc_move(struct worker *w, int k)
     ReleaseSRWLockExclusive(&n->lock);
 }
 
+/* Catching up: s's client has taken its backlog, and objects in view
+ * were held back (may_add). Pair s with everything around it again: the
+ * pairs it has are unchanged, the missing ones are added, until the
+ * backlog is reached again (then the next send completion schedules the
+ * next piece). Runs on any worker, at the same time as s's own moves:
+ * the pair rule makes that safe, as for two players moving at once. */
+static void world_catch_up(struct worker *w, struct session *s)
+{
+    int x, y, n;
+    EnterCriticalSection(&s->lock);
+    s->catch_up_pending = 0;
+    if (s->state != SESSION_IN_GAME || !s->view_behind) {
+        LeaveCriticalSection(&s->lock);
+        return;
+    }
+    s->view_behind = 0; /* set again by may_add if this piece fills the backlog */
+    x = s->x;
+    y = s->y;
+    LeaveCriticalSection(&s->lock);
+    n = scan_near(w, x, y, s->id);
+    for (int i = 0; i < n; i++)
+        pair_any(w, s, w->nearby[i], NULL);
+    unmark(w, n);
+}
+
 void world_timer(struct worker *w, struct timer_event *e)
 {
 #ifdef GAME_PROFILE
@@ -804,6 +857,9 @@ void world_timer(struct worker *w, struct timer_event *e)
         break;
     case TIMER_FLUSH:
         net_flush(&sessions[e->target]);
+        break;
+    case TIMER_CATCH_UP:
+        world_catch_up(w, &sessions[e->target]);
         break;
     }
 #ifdef GAME_PROFILE
