@@ -11,6 +11,8 @@
 #include "game.h"
 #include <stdarg.h>
 
+struct game_options opt; /* the command line, parsed once by game_parse_args */
+
 /* ------------------------------------------------------------------------
  * Logging and errors
  * --------------------------------------------------------------------- */

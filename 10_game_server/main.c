@@ -55,12 +55,12 @@
  *   10_game_server.exe -m 50x50 -v 3 -u 100 -p 4000
  * and point the course's client or stress test at port 4000.
  *
- * Compare with step 09: network.c is 09_iocp/server.c grown up; the rest
- * is new. README.md follows a move packet from WSARecv to its broadcast.
+ * Compare with step 09: network.c and session.c are 09_iocp/server.c
+ * grown up and cut in two (the port and the workers; the connections);
+ * the rest is new. The files are layers (game.h, README.md "The files").
+ * README.md follows a move packet from WSARecv to its broadcast.
  */
 #include "game.h"
-
-struct game_options opt;
 
 /* Workers per processor when -t is not given. Measured (README.md, "How
  * many workers"): under Wine a worker blocks in every socket call (each
@@ -137,12 +137,54 @@ static void print_status(void)
 }
 
 /* ------------------------------------------------------------------------
+ * The wiring: what each layer reports up, and to whom
+ * --------------------------------------------------------------------- */
+
+/* Work posted to the port by the timer thread (net_post): a batch of due
+ * events, linked through `next`, in due order. Each goes to its owner:
+ * a lazy flush to its session, an NPC's move and a session's drain to
+ * the world. `next` is read before each event is handled: the handler
+ * may schedule the event again. */
+static void on_timer_batch(struct worker *w, void *what, DWORD count)
+{
+    struct timer_event *e = what;
+    (void)count;
+    while (e != NULL) {
+        struct timer_event *next = e->next;
+        InterlockedIncrement64(&w->timer_events);
+        if (e->kind == TIMER_FLUSH)
+            session_flush(&sessions[e->target]);
+        else
+            world_timer(w, e);
+        e = next;
+    }
+}
+
+/* Calls go one way: the network layer reports to the sessions, the
+ * sessions report to the world, the timer hands due events to the
+ * network layer, which reports them here. Nothing lower names anything
+ * higher: the tables below are the only links, and main, on top, makes
+ * them (README.md, "The files"). */
+static void wire_layers(struct net_handlers *net)
+{
+    static char refusal[SC_PACKET_MAX];
+    static const struct session_handlers to_world = {world_on_bytes, world_leave};
+    sessions_set_handlers(&to_world);
+    net->on_accept = session_open;
+    net->on_io = session_on_io;
+    net->on_posted = on_timer_batch;
+    net->refusal = refusal;
+    net->refusal_len = codec_login_fail(refusal);
+}
+
+/* ------------------------------------------------------------------------
  * Main: start, tick, stop
  * --------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
 {
     SOCKET listener;
+    struct net_handlers net;
     LONG64 in, out, timer;
     int ticks = 0;
     LONG timers_reported = 0;
@@ -155,8 +197,11 @@ int main(int argc, char **argv)
     world_init();
     listener = lab_listen(&opt);
     lab_on_stop();
-    timer_start(); /* before the first login can wake an NPC */
-    net_start(listener, opt.threads);
+    wire_layers(&net);
+    /* one event per NPC, two (flush, drain) per session; before the first
+     * login can wake an NPC */
+    timer_start(opt.npcs + 2 * opt.max_users, net_post);
+    net_start(listener, opt.threads, &net);
     last_time = GetTickCount64();
     lab_log("%s: map %dx%d, view range %d, up to %d players, %d NPCs, %d worker threads", MODEL, opt.width,
             opt.height, opt.range, opt.max_users, opt.npcs, opt.threads);
