@@ -241,28 +241,35 @@ static int view_has(const struct session *s, int id)
     return view_find(&s->view, id) >= 0;
 }
 
+/* Moves the set into `cap` slots (a power of two, more than twice the
+ * count). 0 when there is no memory: the set stays as it was. */
+static int view_resize(struct view_set *v, unsigned cap)
+{
+    unsigned i;
+    int *slot = malloc((size_t)cap * sizeof *slot);
+    if (slot == NULL)
+        return 0;
+    memset(slot, 0xff, (size_t)cap * sizeof *slot); /* all -1 */
+    for (unsigned k = 0; k < v->cap; k++) {
+        if (v->slot[k] != -1) {
+            for (i = view_hash(v->slot[k], cap - 1); slot[i] != -1; i = (i + 1) & (cap - 1))
+                ;
+            slot[i] = v->slot[k];
+        }
+    }
+    free(v->slot);
+    v->slot = slot;
+    v->cap = cap;
+    return 1;
+}
+
 /* Adds `id` (not in the set). Returns 0 when there is no memory to grow:
  * then the caller does not tell the client about the object either. */
 static int view_add(struct view_set *v, int id)
 {
     unsigned mask, i;
-    if ((v->count + 1) * 2 > v->cap) {
-        unsigned cap = v->cap ? v->cap * 2 : VIEW_MIN_CAP;
-        int *slot = malloc((size_t)cap * sizeof *slot);
-        if (slot == NULL)
-            return 0;
-        memset(slot, 0xff, (size_t)cap * sizeof *slot); /* all -1 */
-        for (unsigned k = 0; k < v->cap; k++) {
-            if (v->slot[k] != -1) {
-                for (i = view_hash(v->slot[k], cap - 1); slot[i] != -1; i = (i + 1) & (cap - 1))
-                    ;
-                slot[i] = v->slot[k];
-            }
-        }
-        free(v->slot);
-        v->slot = slot;
-        v->cap = cap;
-    }
+    if ((v->count + 1) * 2 > v->cap && !view_resize(v, v->cap ? v->cap * 2 : VIEW_MIN_CAP))
+        return 0;
     mask = v->cap - 1;
     for (i = view_hash(id, mask); v->slot[i] != -1; i = (i + 1) & mask)
         ;
@@ -293,6 +300,12 @@ static void view_remove(struct view_set *v, int id)
     }
     v->slot[hole] = -1;
     v->count--;
+    /* A player that walked out of a crowd: a set an eighth full or less
+     * halves (down to VIEW_KEEP_CAP), so that copying it (view_copy, at
+     * every move) costs what it holds, not what it once held. Halving at
+     * an eighth, doubling at a half: no back and forth on one id. */
+    if (v->cap > VIEW_KEEP_CAP && v->count * 8 <= v->cap)
+        view_resize(v, v->cap / 2); /* no memory: it stays big, which is only slower */
 }
 
 /* Empties the set for the slot's next player; a big one gives its memory
