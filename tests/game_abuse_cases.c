@@ -546,8 +546,9 @@ done:
 }
 
 /* ------------------------------------------------------------------------
- * idle-timeout: -I 2; a player that stops sending is closed, one that
- * keeps sending is not
+ * idle-timeout: -I 5; a player that stops sending is closed, one that
+ * keeps sending (a move every 100 ms, fifty times more often than needed)
+ * is not
  * --------------------------------------------------------------------- */
 
 static enum result case_idle_timeout(struct ctx *c)
@@ -562,7 +563,7 @@ static enum result case_idle_timeout(struct ctx *c)
 
     ab_init(&quiet, "the quiet player", 10);
     ab_init(&busy, "the busy player", 10);
-    if (!server_start_args(&srv, c->exe, "-n 0 -m 100x100 -u 10 -I 2 ", 0, why, sizeof why))
+    if (!server_start_args(&srv, c->exe, "-n 0 -m 100x100 -u 10 -I 5 ", 0, why, sizeof why))
         return fail(c, "%s", why);
     if (!ab_login(&quiet, srv.port, "quiet", why, sizeof why) ||
         !ab_login(&busy, srv.port, "busy", why, sizeof why) ||
@@ -574,16 +575,16 @@ static enum result case_idle_timeout(struct ctx *c)
      * closed: its own moves keep it in. */
     while (ab_count(&srv, "(idle timeout)") == 0) {
         if (!ab_sync(&busy, AB_MARK | k++, why, sizeof why)) {
-            out = fail(c, "a player that sends a move every 100 ms, with -I 2: %s", why);
+            out = fail(c, "a player that sends a move every 100 ms, with -I 5: %s", why);
             goto done;
         }
         if (k > AB_WAIT_MS / 100) {
             out = fail(c, "no \"(idle timeout)\" log line %d s after a player stopped sending, "
-                          "with -I 2",
+                          "with -I 5",
                        AB_WAIT_MS / 1000);
             goto done;
         }
-        Sleep(100); /* a move every 100 ms: far more often than -I 2 needs */
+        Sleep(100); /* a move every 100 ms: far more often than -I 5 needs */
     }
     for (;;) {
         r = ab_next(&quiet, pkt, why, sizeof why);
@@ -594,7 +595,9 @@ static enum result case_idle_timeout(struct ctx *c)
             goto done;
         }
     }
-    if (ab_count(&srv, "(idle timeout)") != 1 || !ab_sync(&busy, AB_MARK | k, why, sizeof why))
+    if (ab_count(&srv, "(quiet): sent nothing") != 1)
+        out = fail(c, "the \"(idle timeout)\" line is not about the quiet player");
+    else if (ab_count(&srv, "(idle timeout)") != 1 || !ab_sync(&busy, AB_MARK | k, why, sizeof why))
         out = fail(c, "the busy player: %s",
                    ab_count(&srv, "(idle timeout)") != 1 ? "closed by the idle timeout too" : why);
 done:
