@@ -11,6 +11,8 @@
 #include "game.h"
 #include <stdarg.h>
 
+struct game_options opt; /* the command line, parsed once by game_parse_args */
+
 /* ------------------------------------------------------------------------
  * Logging and errors
  * --------------------------------------------------------------------- */
@@ -101,7 +103,9 @@ int lab_is_peer_gone(int err)
 static void usage(FILE *f, const char *prog)
 {
     fprintf(f, "usage: %s [-p PORT] [-a ADDR] [-t THREADS] [-m WIDTHxHEIGHT] [-v RANGE]\n", prog);
-    fprintf(f, "       %*s [-u MAX_USERS] [-n NPCS] [-q] [-h]\n", (int)strlen(prog), "");
+    fprintf(f, "       %*s [-u MAX_USERS] [-n NPCS] [-L SECONDS] [-I SECONDS] [-r MOVES]\n",
+            (int)strlen(prog), "");
+    fprintf(f, "       %*s [-q] [-h]\n", (int)strlen(prog), "");
     fprintf(f, "  -p PORT       TCP port, 1..65535 (default %d)\n", PORT_NUM);
     fprintf(f, "  -a ADDR       IPv4 address to listen on (default 0.0.0.0)\n");
     fprintf(f, "  -t THREADS    IOCP worker threads, 1..%d (default: 2 per processor, see README.md)\n",
@@ -110,7 +114,17 @@ static void usage(FILE *f, const char *prog)
     fprintf(f, "  -v RANGE      view range: A sees B when |dx| <= RANGE and |dy| <= RANGE,\n");
     fprintf(f, "                0..%d (default 7, a 15x15 view)\n", GAME_MAX_SIDE);
     fprintf(f, "  -u MAX_USERS  players at the same time, 1..%d (default 10000)\n", GAME_MAX_USERS);
-    fprintf(f, "  -n NPCS       non-player characters, 0..%d (default %d)\n", GAME_MAX_NPCS, GAME_DEFAULT_NPCS);
+    fprintf(f, "  -n NPCS       non-player characters, 0..%d (default: one per %d tiles,\n",
+            GAME_MAX_NPCS, GAME_TILES_PER_NPC);
+    fprintf(f, "                200000 on 2000x2000, 3 on 8x8)\n");
+    fprintf(f, "  -L SECONDS    login timeout: a connection not logged in by then, or leaving a\n");
+    fprintf(f, "                packet incomplete that long, is closed; 0 = none (default %d)\n",
+            LOGIN_TIMEOUT_DEFAULT);
+    fprintf(f, "  -I SECONDS    idle timeout: a player that sends nothing that long is closed;\n");
+    fprintf(f, "                0 = none (the default)\n");
+    fprintf(f, "  -r MOVES      rate limit: moves per second per player, chats and teleports a\n");
+    fprintf(f, "                fifth of it; the excess is dropped; 0 = none (default %d)\n",
+            RATE_DEFAULT);
     fprintf(f, "  -q            quiet: no status lines, no line per connection (errors are still logged)\n");
     fprintf(f, "  -h            this help\n");
     fflush(f);
@@ -174,7 +188,10 @@ void game_parse_args(int argc, char **argv, struct game_options *o)
     o->height = 2000;
     o->range = 7;
     o->max_users = 10000;
-    o->npcs = GAME_DEFAULT_NPCS;
+    o->npcs = -1; /* not given: from the map, below */
+    o->login_timeout = LOGIN_TIMEOUT_DEFAULT;
+    o->idle_timeout = 0;
+    o->rate = RATE_DEFAULT;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = (i + 1 < argc) ? argv[i + 1] : NULL;
@@ -212,10 +229,26 @@ void game_parse_args(int argc, char **argv, struct game_options *o)
             if (!parse_num(val, 0, GAME_MAX_NPCS, &v))
                 bad_args(prog, "-n needs an NPC count 0..1000000", val);
             o->npcs = (int)v;
+        } else if (strcmp(a, "-L") == 0) {
+            if (!parse_num(val, 0, 86400, &v))
+                bad_args(prog, "-L needs a login timeout in seconds 0..86400", val);
+            o->login_timeout = (int)v;
+        } else if (strcmp(a, "-I") == 0) {
+            if (!parse_num(val, 0, 86400, &v))
+                bad_args(prog, "-I needs an idle timeout in seconds 0..86400", val);
+            o->idle_timeout = (int)v;
+        } else if (strcmp(a, "-r") == 0) {
+            if (!parse_num(val, 0, 1000000, &v))
+                bad_args(prog, "-r needs a move rate per second 0..1000000", val);
+            o->rate = (int)v;
         } else {
             bad_args(prog, "unknown argument", a);
         }
         i++; /* the option's value */
+    }
+    if (o->npcs < 0) {
+        long long n = (long long)o->width * o->height / GAME_TILES_PER_NPC;
+        o->npcs = n > GAME_MAX_NPCS ? GAME_MAX_NPCS : (int)n;
     }
 }
 

@@ -2,21 +2,24 @@
  * game.h - what the files of the game server share: the options, the
  * session and worker structures, and the functions each file offers.
  *
- * The files, in reading order:
+ * The files are layers; each calls only the ones below it, and news goes
+ * up through handler tables that main.c registers (check_layers.sh checks
+ * it from the object files). Bottom up:
  *   protocol.h  the wire protocol: one packed struct per packet
- *   main.c      start-up, the status line every 5 s, shutdown
- *   network.c   the completion port: worker threads, AcceptEx, WSARecv and
- *               WSASend, the per-session send queue, refusing when full
- *   session.c   the session table: slots and ids, opening, closing, and
- *               when a slot may be used again
- *   packet.c    packets in (reassembly, validation, dispatch) and out
- *               (building SC packets)
- *   world.c     the map, sectors and view lists: login, move, teleport,
- *               chat, leaving; the NPCs, who sleep until a player sees them
- *   timer.c     the timer: a heap of due times, one thread that posts due
- *               events to the completion port
  *   common.c    infrastructure, as in the echo steps' lab.h: command
- *               line, log and error lines, the listener, Ctrl+C
+ *               line and options, log and error lines, the listener, Ctrl+C
+ *   packet.c    the codec, pure: checks client packets, builds server ones
+ *   timer.c     a generic timer: a heap of due times, one thread that
+ *               hands due events to the function main gave it (net_post)
+ *   network.c   the completion port, worker threads, AcceptEx, refusing
+ *               when full; reports up through struct net_handlers
+ *   session.c   sessions: slots, lifecycle, pending counts, WSARecv and
+ *               WSASend and both completions, the send queue, timeouts;
+ *               reports up through struct session_handlers
+ *   world.c     the rules: packets in, the map, sectors and view lists,
+ *               login, move, teleport, chat, leaving; the NPCs
+ *   main.c      wires the layers, dispatches due timer events, the
+ *               status line every 5 s, shutdown
  *
  * Locking, in one paragraph (README.md has the whole story): each session
  * has one lock for everything other threads may touch (state, socket,
@@ -54,7 +57,10 @@ struct worker; /* below; sessions take one as a parameter */
 #define GAME_MAX_THREADS 256
 #define GAME_MAX_USERS 100000 /* -u limit */
 #define GAME_MAX_NPCS 1000000 /* -n limit: about 60 bytes each */
-#define GAME_DEFAULT_NPCS 200000
+/* -n when not given: one NPC per this many tiles (200,000 on the default
+ * 2000x2000 map, 3 on the course's 8x8 board), so that any map is
+ * populated as thinly as the default one. */
+#define GAME_TILES_PER_NPC 20
 #define GAME_MAX_SIDE 32767   /* -m limit: coordinates travel as int16 */
 
 /* Per-session receive buffer: packets are reassembled in it. It must hold
@@ -62,10 +68,38 @@ struct worker; /* below; sessions take one as a parameter */
 #define RECV_BUF_SIZE 1024
 
 /* Per-session send queue, a ring: everything queued for a client and not
- * yet confirmed sent. A client that lets it fill up (it stopped reading)
- * is disconnected. 32 KiB holds about 2,300 moves, or a login burst of
- * about 1,000 players in view. A power of two. */
+ * yet confirmed sent. It starts at SEND_QUEUE_SIZE (about 2,300 moves)
+ * and doubles when a burst needs more, up to SEND_QUEUE_MAX; it goes back
+ * to its first size once it is empty. Powers of two. */
 #define SEND_QUEUE_SIZE (32 * 1024)
+#define SEND_QUEUE_MAX (1024 * 1024)
+
+/* A client that does not read: data queued for it and no byte of it
+ * taken by the kernel for SEND_STALL_MS, or more than SEND_QUEUE_MAX
+ * queued. A client that reads, however slowly, makes progress and stays:
+ * one instant of a full queue says nothing about a client. */
+#define SEND_STALL_MS 10000
+
+/* Adding objects to a view (SC_ADD_OBJECT) waits while more than this is
+ * queued for the client: a login into a crowd of thousands sends its
+ * snapshot in pieces of about this size, each when the client has taken
+ * the previous one (world.c, "catching up"). Moves and removals of objects
+ * the client knows are never held back. */
+#define VIEW_ADD_BACKLOG (16 * 1024)
+
+/* Rate limits per session, a token bucket per kind (world.c): -r is the
+ * moves per second (default 50, 0 = no limits); chats and teleports get a
+ * fifth of it each. A bucket holds RATE_BURST_S seconds' worth and starts
+ * full: a session that sends fewer than 500 moves in all never meets the
+ * limit, however fast it sends them (a client that was stalled, a test
+ * that walks as fast as the answers come). The course's client and
+ * stress test send a few moves a second. */
+#define RATE_DEFAULT 50
+#define RATE_BURST_S 10
+
+/* -L default: a connection must have logged in, and a packet begun must
+ * be complete, within this many seconds. */
+#define LOGIN_TIMEOUT_DEFAULT 10
 
 #define ACCEPTS_POSTED 64       /* AcceptEx calls kept waiting for clients */
 #define REFUSALS_MAX 256        /* refused connections lingering at once */
@@ -103,7 +137,10 @@ struct game_options {
     int height;
     int range;     /* -v */
     int max_users; /* -u */
-    int npcs;      /* -n */
+    int npcs;      /* -n (game_parse_args computes the default from the map) */
+    int login_timeout; /* -L seconds, 0 = none */
+    int idle_timeout;  /* -I seconds, 0 = none (the default) */
+    int rate;          /* -r moves per second per player, 0 = no rate limits */
 };
 
 extern struct game_options opt;
@@ -124,6 +161,115 @@ struct io_op {
 };
 
 /* ------------------------------------------------------------------------
+ * The packet codec (packet.c): pure, bytes in and out
+ * --------------------------------------------------------------------- */
+
+#define SC_PACKET_MAX 128 /* room for any server packet (SC_CHAT: 106) */
+
+enum codec_verdict { CODEC_WHOLE, CODEC_PARTIAL, CODEC_BAD };
+
+enum codec_verdict codec_next(const char *buf, unsigned len, int logged_in, unsigned *size,
+                              char *why, size_t whysz);
+const char *codec_printable(const char *name, char *out, size_t size);
+unsigned codec_login_info(void *out, int id, int x, int y);
+unsigned codec_add_object(void *out, int id, int x, int y, const char *name);
+unsigned codec_remove_object(void *out, int id);
+unsigned codec_move_object(void *out, int id, int x, int y, uint32_t move_time);
+unsigned codec_chat(void *out, int id, const char *mess);
+unsigned codec_login_fail(void *out);
+
+/* ------------------------------------------------------------------------
+ * The timer (timer.c)
+ * --------------------------------------------------------------------- */
+
+enum timer_kind {
+    TIMER_NPC_MOVE, /* target: an NPC's index */
+    TIMER_FLUSH,    /* target: a session's id; send what was queued lazily */
+    TIMER_DRAIN     /* target: a session's id; its client took its backlog (world: catch up) */
+};
+
+/* One timer event. Preallocated where it belongs (each NPC has its move,
+ * each session its flush and its drain): scheduling one allocates
+ * nothing. At most one pending per event. The timer does not look at
+ * `kind` and `target`: they are for whoever handles the due event. */
+struct timer_event {
+    ULONGLONG due;             /* GetTickCount64() time */
+    struct timer_event *next;  /* links the events of one posted batch */
+    enum timer_kind kind;
+    int target;                /* whose event: see timer_kind */
+};
+
+/* `capacity`: the most events pending at once. `post`: hands a batch of
+ * due events (linked through `next`) to the workers; main passes the
+ * network layer's net_post. */
+void timer_start(int capacity, void (*post)(void *batch, DWORD count));
+void timer_add(struct timer_event *e, ULONGLONG due);
+void timer_stop(void);
+extern volatile LONG timer_dropped;
+
+/* ------------------------------------------------------------------------
+ * The network layer (network.c): port, workers, AcceptEx, refusals
+ * --------------------------------------------------------------------- */
+
+/* A worker thread: its index (the layers above keep per-worker state in
+ * arrays indexed by it: the world's scratch space) and its counters (one
+ * set per thread: a shared counter would be one more contended cache line
+ * on every packet). */
+struct worker {
+    HANDLE thread;
+    int index;
+    volatile LONG64 packets_in;
+    volatile LONG64 packets_out;
+    volatile LONG64 timer_events;
+    /* The workers are an array: without this, one worker's counters and
+     * the next one's share a 64-byte cache line, and every increment by
+     * one processor takes the line away from the other ("false sharing").
+     * 64 bytes of padding put at least 64 bytes between them. (Padding,
+     * not _Alignas: the build lines compile in the compilers' default C
+     * mode.) */
+    char cache_line_gap[64];
+};
+
+/* Profiling counters, compiled in only with -DGAME_PROFILE (README.md,
+ * "Profile"): system calls and work per second, printed after each status
+ * line. Shared counters, so they cost a contended cache line each: not
+ * for the normal build. */
+#ifdef GAME_PROFILE
+struct game_profile {
+    volatile LONG64 wsasend, wsarecv, waits, entries, timer_posts, pairs, world_ticks, send_ticks;
+};
+extern struct game_profile prof;
+#define PROF_ADD(field, n) InterlockedExchangeAdd64(&prof.field, (LONG64)(n))
+#else
+#define PROF_ADD(field, n) ((void)0)
+#endif
+
+/* What the network layer reports up (main registers it). */
+struct net_handlers {
+    /* A client connected (its socket associated with the port): take it.
+     * 0 when there is no room: the client is then refused with `refusal`. */
+    int (*on_accept)(struct worker *w, SOCKET s, const char *peer);
+    /* An operation posted by the layer above completed (err 0: success). */
+    void (*on_io)(struct worker *w, struct io_op *op, DWORD bytes, int err);
+    /* Work posted with net_post. */
+    void (*on_posted)(struct worker *w, void *what, DWORD count);
+    const void *refusal; /* sent to a client refused when full */
+    unsigned refusal_len;
+};
+
+void net_start(SOCKET listener, int threads, const struct net_handlers *h);
+void net_tick(void);
+void net_stop_accepting(void);
+void net_close_refusals(void);
+void net_wait_drained(void);
+void net_stop_workers(void);
+void net_packet_counts(LONG64 *in, LONG64 *out, LONG64 *timer_events);
+void net_post(void *what, DWORD count);
+void op_begin(void);
+void op_end(void);
+int op_error(SOCKET sock, struct io_op *op, int err);
+
+/* ------------------------------------------------------------------------
  * View lists (world.c)
  * --------------------------------------------------------------------- */
 
@@ -136,30 +282,6 @@ struct view_set {
     unsigned count;
 };
 
-void view_reset(struct view_set *v);
-
-/* ------------------------------------------------------------------------
- * The timer (timer.c)
- * --------------------------------------------------------------------- */
-
-enum timer_kind {
-    TIMER_NPC_MOVE, /* target: an NPC's index */
-    TIMER_FLUSH     /* target: a session's id; send what was queued lazily */
-};
-
-/* One timer event. Preallocated where it belongs (each NPC has its move,
- * each session its flush):
- * scheduling one allocates nothing. At most one pending per owner. */
-struct timer_event {
-    ULONGLONG due;             /* GetTickCount64() time */
-    struct timer_event *next;  /* links the events of one posted batch */
-    enum timer_kind kind;
-    int target;                /* whose event: see timer_kind */
-};
-
-void timer_start(void);
-void timer_add(struct timer_event *e, ULONGLONG due);
-void timer_stop(void);
 
 /* ------------------------------------------------------------------------
  * Sessions (session.c)
@@ -182,10 +304,19 @@ struct session {
     int pending;           /* 1 for the receive side until it has left, +1 while a send is in flight */
     int sending;           /* send_op is in flight */
     int flush_pending;     /* `flush` is scheduled (only its handler clears it) */
-    struct timer_event flush; /* sends what NPCs queued lazily (net_send) */
-    char *queue;           /* send ring, SEND_QUEUE_SIZE bytes */
+    struct timer_event flush; /* sends what was queued lazily (session_send) */
+    char *queue;           /* send ring, queue_size bytes */
+    char *queue_retired;   /* the ring before it grew: a WSASend in flight reads it */
+    unsigned queue_size;   /* SEND_QUEUE_SIZE, doubled up to SEND_QUEUE_MAX */
     unsigned queue_head;   /* sent up to here (free-running counters: */
     unsigned queue_tail;   /*  tail - head = bytes queued) */
+    ULONGLONG send_progress; /* when the queue last became non-empty or the kernel took bytes */
+    ULONGLONG opened_at;   /* when the connection was accepted */
+    ULONGLONG last_recv;   /* when the client last sent bytes */
+    ULONGLONG partial_since; /* when an incomplete packet began waiting, 0 when none */
+    int notify_drain;      /* the world wants to hear when the backlog is taken */
+    int drain_pending;     /* `drain` is scheduled (cleared when the world handled it) */
+    struct timer_event drain; /* tells the world the client took its backlog */
     struct view_set view;  /* the players and NPCs this player's client knows */
     short x, y;
     char name[NAME_SIZE];
@@ -202,100 +333,52 @@ struct session {
     int sector;            /* the sector it is listed in, -1 when none */
     int in_world;          /* logged in and not yet left */
     unsigned rlen;         /* bytes in rbuf */
+    struct rate_bucket { /* a token bucket: tokens, in thousandths */
+        long long tokens;
+        ULONGLONG at;    /* when it was last filled */
+        unsigned dropped;
+    } rate_move, rate_chat, rate_teleport;
+    int warned;            /* bad behaviour already logged, one bit per kind (world.c) */
     char peer[32];         /* "a.b.c.d:port" */
     char rbuf[RECV_BUF_SIZE];
 };
 
 extern struct session *sessions; /* opt.max_users of them */
-extern volatile LONG players_online;
 extern volatile LONG sessions_served;
 
+/* What the sessions report up, to the world (main registers it): bytes
+ * arrived in s->rbuf (take out the whole packets); s's receive side ends
+ * (take the player out of the world). */
+struct session_handlers {
+    void (*on_bytes)(struct worker *w, struct session *s);
+    void (*on_leave)(struct worker *w, struct session *s);
+};
+
 void sessions_init(void);
-int session_open(struct worker *w, SOCKET sock, const char *peer);
+void sessions_set_handlers(const struct session_handlers *h);
+int session_open(struct worker *w, SOCKET sock, const char *peer); /* net_handlers.on_accept */
+void session_on_io(struct worker *w, struct io_op *op, DWORD bytes, int err); /* .on_io */
 void session_close(struct session *s, int is_error, const char *fmt, ...);
 int session_is_open(struct session *s);
-void on_recv_done(struct worker *w, struct session *s, DWORD bytes, int err);
-void session_unref(struct session *s);
+void session_send(struct worker *w, struct session *s, const void *pkt, unsigned n, int lazy);
+void session_flush(struct session *s);
+unsigned session_backlog(const struct session *s);
+void session_notify_drained(struct session *s);
+void session_drain_done(struct session *s);
 void sessions_close_all(void);
-
-/* ------------------------------------------------------------------------
- * Worker threads (network.c)
- * --------------------------------------------------------------------- */
-
-/* What a worker thread carries around: scratch space for the world (so a
- * move allocates nothing once the arrays have grown to the neighbourhood
- * sizes seen), a random generator, and its counters (one set per thread:
- * a shared counter would be one more contended cache line on every
- * packet). */
-struct worker {
-    HANDLE thread;
-    int index;
-    int *nearby;         /* ids found in the sectors around a position */
-    int nearby_cap;
-    int *old_view;       /* copy of a view list's ids */
-    int old_cap;
-    uint64_t *mark;      /* scratch bitmap over all ids: drops duplicates from `nearby` */
-    uint64_t rng;
-    int lazy;            /* an NPC is acting: net_send queues without sending */
-    volatile LONG64 packets_in;
-    volatile LONG64 packets_out;
-    volatile LONG64 timer_events;
-};
-
-/* Profiling counters, compiled in only with -DGAME_PROFILE (README.md,
- * "Profile"): system calls and work per second, printed after each status
- * line. Shared counters, so they cost a contended cache line each: not
- * for the normal build. */
-#ifdef GAME_PROFILE
-struct game_profile {
-    volatile LONG64 wsasend, wsarecv, waits, entries, timer_posts, pairs, world_ticks, send_ticks;
-};
-extern struct game_profile prof;
-#define PROF_ADD(field, n) InterlockedExchangeAdd64(&prof.field, (LONG64)(n))
-#else
-#define PROF_ADD(field, n) ((void)0)
-#endif
-
-void net_start(SOCKET listener, int threads);
-void net_tick(void);
-void net_stop_accepting(void);
-void net_close_refusals(void);
-void net_wait_drained(void);
-void net_stop_workers(void);
-void net_packet_counts(LONG64 *in, LONG64 *out, LONG64 *timer_events);
-void net_post_timer(struct timer_event *batch, DWORD count);
-void net_flush(struct session *s);
-void net_send(struct worker *w, struct session *s, const void *pkt, unsigned n);
-int post_recv(struct session *s);
-int op_error(SOCKET sock, struct io_op *op, int err);
-void op_end(void);
-
-/* ------------------------------------------------------------------------
- * Packets (packet.c)
- * --------------------------------------------------------------------- */
-
-void packet_process(struct worker *w, struct session *s);
-void send_login_info(struct worker *w, struct session *to);
-void send_add_object(struct worker *w, struct session *to, const struct session *obj);
-void send_add_npc(struct worker *w, struct session *to, int id, int x, int y);
-void send_remove_object(struct worker *w, struct session *to, int id);
-void send_chat(struct worker *w, struct session *to, const SC_CHAT_PACKET *p);
-const char *printable_name(const char *name, char *out, size_t size);
+void sessions_tick(void);
 
 /* ------------------------------------------------------------------------
  * The world (world.c)
  * --------------------------------------------------------------------- */
 
-void world_init(void);
-void world_worker_init(struct worker *w);
-void world_login(struct worker *w, struct session *s, const char *name);
-void world_move(struct worker *w, struct session *s, int direction, uint32_t move_time);
-void world_teleport(struct worker *w, struct session *s);
-void world_chat(struct worker *w, struct session *s, const char *mess);
-void world_leave(struct worker *w, struct session *s);
-void world_timer(struct worker *w, struct timer_event *e);
+void world_init(void); /* after opt.threads is set: a scratch per worker */
+void world_on_bytes(struct worker *w, struct session *s); /* session_handlers.on_bytes */
+void world_leave(struct worker *w, struct session *s);    /* session_handlers.on_leave */
+void world_timer(struct worker *w, struct timer_event *e); /* TIMER_NPC_MOVE, TIMER_DRAIN */
 
 extern volatile LONG npcs_awake;
+extern volatile LONG players_online;
 
 /* ------------------------------------------------------------------------
  * Infrastructure (common.c)

@@ -31,15 +31,20 @@
  * 210,000 ids per player would not scale.
  *
  * Limits and how they are handled. MAX_USERS sessions (-u): the next
- * client gets SC_LOGIN_FAIL and a close. A send queue of SEND_QUEUE_SIZE
- * bytes per player: a client that lets it fill is disconnected with a log
- * line. A bad packet closes that client only, with a log line. NPCs
+ * client gets SC_LOGIN_FAIL and a close. A send queue per player that
+ * grows for a burst up to SEND_QUEUE_MAX: a client whose queue makes no
+ * progress for SEND_STALL_MS, or passes the cap, is disconnected with a
+ * log line. A bad packet closes that client only, with a log line. A
+ * connection not logged in within the login timeout (-L), or leaving a
+ * packet incomplete that long, is closed; moves, chats and teleports
+ * beyond the rate limits (-r) are dropped and counted (session.c,
+ * packet.c, README.md "Clients that misbehave"). NPCs
  * sleep unless seen, so their cost follows the players, not -n; their
  * memory (about 60 bytes each) is allocated at start-up.
  *
  * Left out on purpose. NPC behaviour beyond a random walk (no combat:
- * CS_ATTACK is accepted and ignored), a database, obstacles, login
- * timeouts, IPv6.
+ * CS_ATTACK is accepted and ignored), a database, obstacles, speed checks,
+ * IPv6.
  *
  * Build (alone, from this folder):
  *   cl /nologo /W4 /WX /Fe10_game_server.exe main.c common.c network.c session.c packet.c world.c timer.c ws2_32.lib
@@ -50,12 +55,12 @@
  *   10_game_server.exe -m 50x50 -v 3 -u 100 -p 4000
  * and point the course's client or stress test at port 4000.
  *
- * Compare with step 09: network.c is 09_iocp/server.c grown up; the rest
- * is new. README.md follows a move packet from WSARecv to its broadcast.
+ * Compare with step 09: network.c and session.c are 09_iocp/server.c
+ * grown up and cut in two (the port and the workers; the connections);
+ * the rest is new. The files are layers (game.h, README.md "The files").
+ * README.md follows a move packet from WSARecv to its broadcast.
  */
 #include "game.h"
-
-struct game_options opt;
 
 /* Workers per processor when -t is not given. Measured (README.md, "How
  * many workers"): under Wine a worker blocks in every socket call (each
@@ -132,14 +137,57 @@ static void print_status(void)
 }
 
 /* ------------------------------------------------------------------------
+ * The wiring: what each layer reports up, and to whom
+ * --------------------------------------------------------------------- */
+
+/* Work posted to the port by the timer thread (net_post): a batch of due
+ * events, linked through `next`, in due order. Each goes to its owner:
+ * a lazy flush to its session, an NPC's move and a session's drain to
+ * the world. `next` is read before each event is handled: the handler
+ * may schedule the event again. */
+static void on_timer_batch(struct worker *w, void *what, DWORD count)
+{
+    struct timer_event *e = what;
+    (void)count;
+    while (e != NULL) {
+        struct timer_event *next = e->next;
+        InterlockedIncrement64(&w->timer_events);
+        if (e->kind == TIMER_FLUSH)
+            session_flush(&sessions[e->target]);
+        else
+            world_timer(w, e);
+        e = next;
+    }
+}
+
+/* Calls go one way: the network layer reports to the sessions, the
+ * sessions report to the world, the timer hands due events to the
+ * network layer, which reports them here. Nothing lower names anything
+ * higher: the tables below are the only links, and main, on top, makes
+ * them (README.md, "The files"). */
+static void wire_layers(struct net_handlers *net)
+{
+    static char refusal[SC_PACKET_MAX];
+    static const struct session_handlers to_world = {world_on_bytes, world_leave};
+    sessions_set_handlers(&to_world);
+    net->on_accept = session_open;
+    net->on_io = session_on_io;
+    net->on_posted = on_timer_batch;
+    net->refusal = refusal;
+    net->refusal_len = codec_login_fail(refusal);
+}
+
+/* ------------------------------------------------------------------------
  * Main: start, tick, stop
  * --------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
 {
     SOCKET listener;
+    struct net_handlers net;
     LONG64 in, out, timer;
     int ticks = 0;
+    LONG timers_reported = 0;
 
     game_parse_args(argc, argv, &opt);
     if (opt.threads == 0)
@@ -149,18 +197,29 @@ int main(int argc, char **argv)
     world_init();
     listener = lab_listen(&opt);
     lab_on_stop();
-    timer_start(); /* before the first login can wake an NPC */
-    net_start(listener, opt.threads);
+    wire_layers(&net);
+    /* one event per NPC, two (flush, drain) per session; before the first
+     * login can wake an NPC */
+    timer_start(opt.npcs + 2 * opt.max_users, net_post);
+    net_start(listener, opt.threads, &net);
     last_time = GetTickCount64();
     lab_log("%s: map %dx%d, view range %d, up to %d players, %d NPCs, %d worker threads", MODEL, opt.width,
             opt.height, opt.range, opt.max_users, opt.npcs, opt.threads);
+    lab_log("%s: login timeout %d s, idle timeout %d s, rate limit %d moves/s (0 = none)", MODEL,
+            opt.login_timeout, opt.idle_timeout, opt.rate);
     lab_log("%s: listening on %s:%u", MODEL, opt.addr, (unsigned)opt.port);
 
     /* A tick a second: re-post missing accepts, close refused clients
      * that linger, and every fifth tick the status line. The workers do
      * all the rest. */
     while (WaitForSingleObject(lab_stop_event_handle(), 1000) == WAIT_TIMEOUT) {
+        LONG dropped = timer_dropped;
         net_tick();
+        sessions_tick(); /* login, incomplete-packet, idle and send-stall timeouts */
+        if (dropped != timers_reported) {
+            lab_log("timer: queue full, %ld events dropped so far", (long)dropped);
+            timers_reported = dropped;
+        }
         if (++ticks % 5 == 0 && !opt.quiet)
             print_status();
     }

@@ -1,7 +1,11 @@
 /*
- * network.c - the network side of the game server: one completion port, a
- * pool of worker threads, AcceptEx, WSARecv, WSASend and the per-session
- * send queue. Nothing here knows what a packet means.
+ * network.c - the network layer of the game server: one completion port,
+ * a pool of worker threads, AcceptEx, the io_op, refusing when full.
+ * Nothing here knows a game type: not a session, not a packet, not a
+ * timer event. What happens is reported up through the handler table
+ * main() registers (struct net_handlers): a connection accepted, an
+ * operation of the layer above completed (session.c posts its WSARecv and
+ * WSASend on the port), a batch posted by the timer thread.
  *
  * Every socket is associated with the one completion port; every
  * operation is overlapped and carries a struct io_op. The workers block
@@ -9,10 +13,10 @@
  * completions per call; each completion names its OVERLAPPED, and
  * CONTAINING_RECORD leads from it to the operation, and from the
  * operation to what it belongs to (an accept slot, a session, a refused
- * connection). The completion key is the same for all sockets: the
- * operation says everything. Two other keys are posted, never produced by
- * a socket: the timer's batches of due events (timer.c) and the shutdown
- * packet.
+ * connection, or whatever the layer above put it in). The completion key
+ * is the same for all sockets: the operation says everything. Two other
+ * keys are posted, never produced by a socket: posted work (net_post: the
+ * timer's batches of due events) and the shutdown packet.
  *
  * Operations in flight are counted (ops_in_flight): at shutdown main()
  * closes every socket, which ends every pending operation with an error,
@@ -23,7 +27,7 @@
 
 #define KEY_IO 1       /* every socket */
 #define KEY_SHUTDOWN 2 /* posted by main() once per worker at the end */
-#define KEY_TIMER 3    /* posted by the timer thread: a batch of due events */
+#define KEY_TIMER 3    /* posted work (net_post): the timer's batches of due events */
 
 /* Completions taken per GetQueuedCompletionStatusEx call. One call (one
  * kernel transition) for several completions when the port is busy; few
@@ -43,13 +47,14 @@ static LPFN_GETACCEPTEXSOCKADDRS get_accept_ex_sockaddrs;
 
 static struct worker *workers;
 static int worker_count;
+static struct net_handlers up; /* the layer above, registered by main() */
 
 /* Operations posted and not yet handled. At shutdown the last one to end
  * sets `drained`. */
 static volatile LONG ops_in_flight;
 static HANDLE drained;
 
-static void op_begin(void)
+void op_begin(void)
 {
     InterlockedIncrement(&ops_in_flight);
 }
@@ -189,7 +194,7 @@ static void on_accept_done(struct worker *w, struct accept_op *a, int err)
         int e = (int)GetLastError();
         lab_log("%s: CreateIoCompletionPort failed: WSA %d: %s", peer_str, e, lab_err_text(e, text, sizeof text));
         closesocket(s);
-    } else if (!session_open(w, s, peer_str)) {
+    } else if (!up.on_accept(w, s, peer_str)) {
         refuse(w, s, peer_str);
     }
     op_end();
@@ -249,17 +254,16 @@ static int post_drain(struct refusal *r)
 
 static void refuse(struct worker *w, SOCKET s, const char *peer)
 {
-    SC_LOGIN_FAIL_PACKET p;
     struct refusal *r;
 
-    p.size = (uint8_t)sizeof p;
-    p.type = SC_LOGIN_FAIL;
     if (!opt.quiet)
-        lab_log("%s: server full (%d players): refused with SC_LOGIN_FAIL", peer, opt.max_users);
-    /* A plain send() on this overlapped socket: two bytes into the empty
-     * send buffer of a new connection are taken at once, and a send()
-     * that is not overlapped queues no completion packet. */
-    if (send(s, (const char *)&p, (int)sizeof p, 0) == (int)sizeof p)
+        lab_log("%s: server full (%d players): refused", peer, opt.max_users);
+    /* The refusal the layer above gave (SC_LOGIN_FAIL). A plain send() on
+     * this overlapped socket: a few bytes into the empty send buffer of a
+     * new connection are taken at once, and a send() that is not
+     * overlapped queues no completion packet. */
+    if (up.refusal_len > 0 &&
+        send(s, (const char *)up.refusal, (int)up.refusal_len, 0) == (int)up.refusal_len)
         InterlockedIncrement64(&w->packets_out);
     shutdown(s, SD_SEND); /* the end of the stream follows the packet */
 
@@ -324,186 +328,8 @@ void net_close_refusals(void)
 }
 
 /* ------------------------------------------------------------------------
- * Receiving
- * --------------------------------------------------------------------- */
-
-/* s->lock held. One receive in flight per session, into the free end of
- * its reassembly buffer. Returns 0 when none could be posted (the socket
- * is closed, or WSARecv failed at once and closed it): the caller, the
- * receive side, then leaves. */
-int post_recv(struct session *s)
-{
-    DWORD flags = 0; /* in and out: must be initialised */
-    if (s->sock == INVALID_SOCKET)
-        return 0;
-    memset(&s->recv_op.ov, 0, sizeof s->recv_op.ov);
-    s->recv_op.kind = OP_RECV;
-    s->recv_op.wb[0].buf = s->rbuf + s->rlen;
-    s->recv_op.wb[0].len = (ULONG)(RECV_BUF_SIZE - s->rlen);
-    op_begin();
-    PROF_ADD(wsarecv, 1);
-    if (WSARecv(s->sock, s->recv_op.wb, 1, NULL, &flags, &s->recv_op.ov, NULL) == SOCKET_ERROR) {
-        int err = WSAGetLastError();
-        if (err != WSA_IO_PENDING) {
-            char text[256];
-            op_end();
-            if (lab_is_peer_gone(err))
-                session_close(s, 0, "reset by peer");
-            else
-                session_close(s, 1, "WSARecv failed: WSA %d: %s", err, lab_err_text(err, text, sizeof text));
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/* ------------------------------------------------------------------------
- * Sending: a queue per session, one WSASend in flight
- * --------------------------------------------------------------------- */
-
-/* s->lock held, something queued, no send in flight. One WSASend takes
- * everything queued so far (two pieces when the ring wraps): the packets
- * queued while it is in flight go out together with the next one. The
- * bytes stay in the ring until the completion says they were taken. */
-static void post_send(struct session *s)
-{
-    unsigned queued = s->queue_tail - s->queue_head;
-    unsigned off = s->queue_head & (SEND_QUEUE_SIZE - 1);
-    unsigned first = SEND_QUEUE_SIZE - off;
-    DWORD pieces = 1;
-
-    if (first > queued)
-        first = queued;
-    memset(&s->send_op.ov, 0, sizeof s->send_op.ov);
-    s->send_op.kind = OP_SEND;
-    s->send_op.wb[0].buf = s->queue + off;
-    s->send_op.wb[0].len = first;
-    if (queued > first) {
-        s->send_op.wb[1].buf = s->queue;
-        s->send_op.wb[1].len = queued - first;
-        pieces = 2;
-    }
-    s->sending = 1;
-    s->pending++;
-    op_begin();
-#ifdef GAME_PROFILE
-    LARGE_INTEGER t0, t1;
-    int rc;
-    PROF_ADD(wsasend, 1);
-    QueryPerformanceCounter(&t0);
-    rc = WSASend(s->sock, s->send_op.wb, pieces, NULL, 0, &s->send_op.ov, NULL);
-    QueryPerformanceCounter(&t1);
-    PROF_ADD(send_ticks, t1.QuadPart - t0.QuadPart);
-    if (rc == SOCKET_ERROR) {
-#else
-    if (WSASend(s->sock, s->send_op.wb, pieces, NULL, 0, &s->send_op.ov, NULL) == SOCKET_ERROR) {
-#endif
-        int err = WSAGetLastError();
-        if (err != WSA_IO_PENDING) {
-            char text[256];
-            s->sending = 0;
-            s->pending--;
-            op_end();
-            if (lab_is_peer_gone(err))
-                session_close(s, 0, "reset by peer");
-            else
-                session_close(s, 1, "WSASend failed: WSA %d: %s", err, lab_err_text(err, text, sizeof text));
-        }
-    }
-}
-
-/* s->lock held. Queues one packet for a player in the game; the hot path
- * of the server: a copy into the ring and, only when no send is in
- * flight, a WSASend. While an NPC acts (w->lazy), not even that: a flush
- * is scheduled NPC_FLUSH_MS later (once), and what the NPCs queue meanwhile
- * goes out in one WSASend then, or with the player's next packet that is
- * sent at once, whichever comes first. A player whose queue is full has stopped reading
- * (or reads far slower than the game talks to it): it is disconnected,
- * with a log line, rather than given more memory. */
-void net_send(struct worker *w, struct session *s, const void *pkt, unsigned n)
-{
-    unsigned used = s->queue_tail - s->queue_head;
-    unsigned off, first;
-
-    if (s->state != SESSION_IN_GAME || s->sock == INVALID_SOCKET)
-        return; /* closing: nobody reads it any more */
-    if (SEND_QUEUE_SIZE - used < n) {
-        session_close(s, 1, "send queue full (%u bytes): the client does not read, disconnected", used);
-        return;
-    }
-    off = s->queue_tail & (SEND_QUEUE_SIZE - 1);
-    first = SEND_QUEUE_SIZE - off;
-    if (first > n)
-        first = n;
-    memcpy(s->queue + off, pkt, first);
-    memcpy(s->queue, (const char *)pkt + first, n - first);
-    s->queue_tail += n;
-    InterlockedIncrement64(&w->packets_out);
-    if (s->sending)
-        return; /* goes with the next WSASend, when this one completes */
-    if (!w->lazy) {
-        post_send(s);
-    } else if (!s->flush_pending) {
-        s->flush_pending = 1;
-        timer_add(&s->flush, GetTickCount64() + NPC_FLUSH_MS);
-    }
-}
-
-/* The lazy flush is due (a timer event, on a worker). The slot may hold
- * another player by now, or something may have gone out already: then
- * there is nothing to do. */
-void net_flush(struct session *s)
-{
-    EnterCriticalSection(&s->lock);
-    s->flush_pending = 0;
-    if (!s->sending && s->queue_tail != s->queue_head && s->state == SESSION_IN_GAME &&
-        s->sock != INVALID_SOCKET)
-        post_send(s);
-    LeaveCriticalSection(&s->lock);
-}
-
-static void on_send_done(struct session *s, DWORD bytes, int err)
-{
-    EnterCriticalSection(&s->lock);
-    s->sending = 0;
-    if (err == 0 && bytes == 0)
-        err = WSAECONNABORTED; /* never seen; would otherwise post the same bytes for ever */
-    err = op_error(s->sock, &s->send_op, err);
-    if (err != 0) {
-        if (s->sock != INVALID_SOCKET) { /* not our own close */
-            char text[256];
-            if (lab_is_peer_gone(err))
-                session_close(s, 0, "reset by peer");
-            else
-                session_close(s, 1, "WSASend failed: WSA %d: %s", err, lab_err_text(err, text, sizeof text));
-        }
-    } else {
-        /* A short completion (fewer bytes than asked) leaves the rest
-         * queued: it goes out with the next WSASend. */
-        s->queue_head += bytes;
-        if (s->queue_head != s->queue_tail && s->sock != INVALID_SOCKET)
-            post_send(s);
-    }
-    LeaveCriticalSection(&s->lock);
-    session_unref(s); /* this send is over; maybe the session's last I/O */
-    op_end();
-}
-
-/* ------------------------------------------------------------------------
  * The worker threads
  * --------------------------------------------------------------------- */
-
-/* The events of one timer batch, in due order. `next` is read before
- * each event is handled: the handler may schedule the event again. */
-static void on_timer_batch(struct worker *w, struct timer_event *e)
-{
-    while (e != NULL) {
-        struct timer_event *next = e->next;
-        InterlockedIncrement64(&w->timer_events);
-        world_timer(w, e);
-        e = next;
-    }
-}
 
 #ifdef GAME_PROFILE
 struct game_profile prof;
@@ -525,14 +351,11 @@ static void on_io_done(struct worker *w, OVERLAPPED *ov, DWORD bytes)
     case OP_ACCEPT:
         on_accept_done(w, CONTAINING_RECORD(op, struct accept_op, op), err);
         break;
-    case OP_RECV:
-        on_recv_done(w, CONTAINING_RECORD(op, struct session, recv_op), bytes, err);
-        break;
-    case OP_SEND:
-        on_send_done(CONTAINING_RECORD(op, struct session, send_op), bytes, err);
-        break;
     case OP_REFUSE:
         on_refusal_done(CONTAINING_RECORD(op, struct refusal, op), bytes, err);
+        break;
+    default: /* the layer above's (a session's receive or send) */
+        up.on_io(w, op, bytes, err);
         break;
     }
 }
@@ -561,7 +384,7 @@ static unsigned __stdcall worker_main(void *arg)
                     lab_error("PostQueuedCompletionStatus", (int)GetLastError());
                 stop = 1;
             } else if (en->lpCompletionKey == KEY_TIMER) {
-                on_timer_batch(w, (struct timer_event *)en->lpOverlapped);
+                up.on_posted(w, en->lpOverlapped, en->dwNumberOfBytesTransferred);
             } else if (en->lpOverlapped != NULL) {
                 on_io_done(w, en->lpOverlapped, en->dwNumberOfBytesTransferred);
             }
@@ -572,14 +395,15 @@ static unsigned __stdcall worker_main(void *arg)
     return 0;
 }
 
-/* From the timer thread: a batch of due events, linked through `next`.
- * PostQueuedCompletionStatus passes lpOverlapped through untouched, so it
- * may carry any pointer; the key tells the worker what it is. */
-void net_post_timer(struct timer_event *batch, DWORD count)
+/* From any thread (the timer's): `what` for a worker, which hands it to
+ * the layer above's on_posted with `count`. PostQueuedCompletionStatus
+ * passes lpOverlapped through untouched, so it may carry any pointer;
+ * the key tells the worker it is not an I/O operation. */
+void net_post(void *what, DWORD count)
 {
     PROF_ADD(timer_posts, 1);
-    if (!PostQueuedCompletionStatus(port, count, KEY_TIMER, (OVERLAPPED *)batch))
-        lab_error("PostQueuedCompletionStatus (timer)", (int)GetLastError());
+    if (!PostQueuedCompletionStatus(port, count, KEY_TIMER, (OVERLAPPED *)what))
+        lab_error("PostQueuedCompletionStatus (posted work)", (int)GetLastError());
 }
 
 /* Loads an extension function (AcceptEx and its helper live in
@@ -595,12 +419,13 @@ static void load_extension(SOCKET s, GUID guid, void *fn, size_t fn_size, const 
 
 /* Creates the completion port and the workers, and posts the accepts.
  * Any failure here is a start-up failure: exit 1. */
-void net_start(SOCKET l, int threads)
+void net_start(SOCKET l, int threads, const struct net_handlers *handlers)
 {
     GUID accept_ex_guid = WSAID_ACCEPTEX;
     GUID sockaddrs_guid = WSAID_GETACCEPTEXSOCKADDRS;
 
     listener = l;
+    up = *handlers;
     InitializeCriticalSection(&accept_lock);
     InitializeCriticalSection(&refusal_lock);
     drained = CreateEventW(NULL, TRUE, FALSE, NULL);
@@ -625,7 +450,6 @@ void net_start(SOCKET l, int threads)
     for (int i = 0; i < threads; i++) {
         struct worker *w = &workers[i];
         w->index = i;
-        world_worker_init(w);
         /* _beginthreadex, not CreateThread: the workers use the C runtime */
         w->thread = (HANDLE)_beginthreadex(NULL, 0, worker_main, w, 0, NULL);
         if (w->thread == NULL)

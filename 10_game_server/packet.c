@@ -1,20 +1,19 @@
 /*
- * packet.c - packets in and out: reassembly, validation and dispatch of
- * what clients send; building what the server sends.
+ * packet.c - the packet codec: checks what clients send, builds what the
+ * server sends. Pure: no sockets, no sessions, no locks, no globals; bytes
+ * in, bytes or a verdict out. The world (world.c) calls it; nothing here
+ * calls anything else of the server, so it can be read, and tested, alone.
  *
  * TCP delivers bytes, not packets. One receive may hold half a packet,
  * or twenty packets and the first byte of the next; the client's 22-byte
- * CS_LOGIN may arrive one byte at a time. So each session keeps a
- * receive buffer (rbuf, rlen bytes in it): every completed WSARecv
- * appends to it, packet_process() takes out each whole packet in turn,
- * and what is left (the start of the next packet, at most 101 bytes)
- * moves to the front for the next WSARecv to complete.
+ * CS_LOGIN may arrive one byte at a time. codec_next() looks at the front
+ * of a receive buffer and says which: a whole valid packet (and its size),
+ * not enough bytes yet, or a bad packet (and what is wrong with it).
  *
  * Nothing from the network is trusted: a packet is used only after its
- * size byte, its type and the session's state have been checked. The
- * first bad packet closes that client (with a log line saying what was
- * wrong) and nothing else: the other players see it leave, as if it had
- * disconnected.
+ * size byte, its type and the session's state have been checked, as soon
+ * as the first two bytes are there (a bad header is bad whatever follows).
+ * Fields are read through a copy: the buffer has no alignment.
  */
 #include "game.h"
 
@@ -46,9 +45,46 @@ static const char *cs_name(unsigned type)
     return type < sizeof names / sizeof names[0] ? names[type] : "?";
 }
 
+/* The packet at the front of buf[0..len): CODEC_WHOLE (valid, *size
+ * bytes), CODEC_PARTIAL (its bytes are still on their way), or CODEC_BAD
+ * (`why` says what is wrong, for the log line). `logged_in`: anything but
+ * CS_LOGIN is bad before the login. */
+enum codec_verdict codec_next(const char *buf, unsigned len, int logged_in, unsigned *size,
+                              char *why, size_t whysz)
+{
+    unsigned sz, type, need;
+    if (len == 0)
+        return CODEC_PARTIAL;
+    sz = (unsigned char)buf[0];
+    if (sz < 2) {
+        snprintf(why, whysz, "size %u is smaller than 2", sz);
+        return CODEC_BAD;
+    }
+    if (len < 2)
+        return CODEC_PARTIAL; /* the type byte is still on its way */
+    type = (unsigned char)buf[1];
+    need = cs_size(type);
+    if (need == 0) {
+        snprintf(why, whysz, "unknown type %u", type);
+        return CODEC_BAD;
+    }
+    if (sz != need) {
+        snprintf(why, whysz, "size %u for %s, which is %u bytes", sz, cs_name(type), need);
+        return CODEC_BAD;
+    }
+    if (!logged_in && type != CS_LOGIN) {
+        snprintf(why, whysz, "%s before CS_LOGIN", cs_name(type));
+        return CODEC_BAD;
+    }
+    if (len < sz)
+        return CODEC_PARTIAL; /* the rest of this packet is still on its way */
+    *size = sz;
+    return CODEC_WHOLE;
+}
+
 /* A copy of a client's name fit for a log line: ASCII printable only
  * (the console's code page is unknown; the contract wants ASCII out). */
-const char *printable_name(const char *name, char *out, size_t size)
+const char *codec_printable(const char *name, char *out, size_t size)
 {
     size_t i;
     for (i = 0; i + 1 < size && i < NAME_SIZE && name[i] != '\0'; i++)
@@ -57,139 +93,29 @@ const char *printable_name(const char *name, char *out, size_t size)
     return out;
 }
 
-/* A whole, valid packet: act on it. `p` points into the receive buffer,
- * which has no particular alignment: fields are read through a copy. */
-static void dispatch(struct worker *w, struct session *s, const char *p)
-{
-    switch ((unsigned char)p[1]) {
-    case CS_LOGIN: {
-        CS_LOGIN_PACKET in;
-        memcpy(&in, p, sizeof in);
-        if (s->in_world) { /* not in the contract's list of bad packets */
-            if (!opt.quiet)
-                lab_log("session %d: a second CS_LOGIN, ignored", s->id);
-            break;
-        }
-        world_login(w, s, in.name);
-        break;
-    }
-    case CS_MOVE: {
-        CS_MOVE_PACKET in;
-        memcpy(&in, p, sizeof in);
-        world_move(w, s, in.direction, in.move_time);
-        break;
-    }
-    case CS_CHAT: {
-        CS_CHAT_PACKET in;
-        memcpy(&in, p, sizeof in);
-        world_chat(w, s, in.mess);
-        break;
-    }
-    case CS_ATTACK:
-        break; /* no combat yet: accepted, and nothing happens */
-    case CS_TELEPORT:
-        world_teleport(w, s);
-        break;
-    case CS_LOGOUT:
-        /* The other players are told when the receive side leaves, just
-         * after this buffer: the same path as a disconnect. */
-        session_close(s, 0, "logged out");
-        break;
-    }
-}
-
-/* Takes every whole packet out of s->rbuf. Runs on the receive side
- * only (one worker at a time per session), so rbuf needs no lock. */
-void packet_process(struct worker *w, struct session *s)
-{
-    /* SOLUTION BEGIN: Take every whole packet out of s->rbuf[0..rlen): check each header as soon as its bytes are there (size >= 2, a type cs_size() knows, size equal to it, nothing but CS_LOGIN before s->in_world) and session_close(s, 1, ...) at the first bad one; wait for the rest of an incomplete packet; count each whole one in w->packets_in and dispatch() it, stopping once the session is closed; then move the incomplete tail to the front of rbuf (rlen 0 once closed). */
-    unsigned off = 0;
-
-    while (off < s->rlen) {
-        const char *p = s->rbuf + off;
-        unsigned have = s->rlen - off;
-        unsigned size = (unsigned char)p[0];
-        unsigned type, need;
-
-        /* Checked as soon as the bytes are there, before the rest of the
-         * packet arrives: a bad header is bad whatever follows. */
-        if (size < 2) {
-            session_close(s, 1, "bad packet: size %u is smaller than 2, disconnected", size);
-            break;
-        }
-        if (have < 2)
-            break; /* the type byte is still on its way */
-        type = (unsigned char)p[1];
-        need = cs_size(type);
-        if (need == 0) {
-            session_close(s, 1, "bad packet: unknown type %u, disconnected", type);
-            break;
-        }
-        if (size != need) {
-            session_close(s, 1, "bad packet: size %u for %s, which is %u bytes, disconnected", size,
-                          cs_name(type), need);
-            break;
-        }
-        if (!s->in_world && type != CS_LOGIN) {
-            session_close(s, 1, "bad packet: %s before CS_LOGIN, disconnected", cs_name(type));
-            break;
-        }
-        if (have < size)
-            break; /* the rest of this packet is still on its way */
-
-        InterlockedIncrement64(&w->packets_in);
-        dispatch(w, s, p);
-        off += size;
-        /* Logged out, or closed by another worker (its send queue
-         * overflowed): the rest of the buffer is not for us any more. */
-        if (!session_is_open(s))
-            break;
-    }
-    if (!session_is_open(s)) {
-        s->rlen = 0;
-        return;
-    }
-    /* Keep the incomplete tail (fewer bytes than one packet). */
-    memmove(s->rbuf, s->rbuf + off, s->rlen - off);
-    s->rlen -= off;
-    /* SOLUTION END: (void)w; (void)&dispatch; (void)&cs_size; (void)&cs_name; session_close(s, 1, "packet_process is a TODO, disconnected"); s->rlen = 0; */
-}
-
 /* ------------------------------------------------------------------------
- * Packets out. The caller holds `to`'s lock (and `obj`'s, when given):
- * what is read from the sessions is consistent, and packets about one
- * object reach a client in the order its view list changed.
+ * Packets out: each builder fills `out` (room for SC_PACKET_MAX bytes)
+ * and returns the packet's size.
  * --------------------------------------------------------------------- */
 
-void send_login_info(struct worker *w, struct session *to)
+unsigned codec_login_info(void *out, int id, int x, int y)
 {
     SC_LOGIN_INFO_PACKET p;
     p.size = (uint8_t)sizeof p;
     p.type = SC_LOGIN_INFO;
-    p.id = to->id;
+    p.id = id;
     p.hp = 100; /* no combat yet: fixed stats */
     p.max_hp = 100;
     p.exp = 0;
     p.level = 1;
-    p.x = to->x;
-    p.y = to->y;
-    net_send(w, to, &p, (unsigned)sizeof p);
+    p.x = (int16_t)x;
+    p.y = (int16_t)y;
+    memcpy(out, &p, sizeof p);
+    return (unsigned)sizeof p;
 }
 
-void send_add_object(struct worker *w, struct session *to, const struct session *obj)
-{
-    SC_ADD_OBJECT_PACKET p;
-    p.size = (uint8_t)sizeof p;
-    p.type = SC_ADD_OBJECT;
-    p.id = obj->id;
-    p.x = obj->x;
-    p.y = obj->y;
-    memcpy(p.name, obj->name, NAME_SIZE);
-    net_send(w, to, &p, (unsigned)sizeof p);
-}
-
-/* An NPC: the same packet, with a name made from its number. */
-void send_add_npc(struct worker *w, struct session *to, int id, int x, int y)
+/* `name`: NAME_SIZE bytes, sent as they are (the world keeps them clean). */
+unsigned codec_add_object(void *out, int id, int x, int y, const char *name)
 {
     SC_ADD_OBJECT_PACKET p;
     p.size = (uint8_t)sizeof p;
@@ -197,21 +123,56 @@ void send_add_npc(struct worker *w, struct session *to, int id, int x, int y)
     p.id = id;
     p.x = (int16_t)x;
     p.y = (int16_t)y;
-    memset(p.name, 0, sizeof p.name);
-    snprintf(p.name, sizeof p.name, "npc%d", id - opt.max_users);
-    net_send(w, to, &p, (unsigned)sizeof p);
+    memcpy(p.name, name, NAME_SIZE);
+    memcpy(out, &p, sizeof p);
+    return (unsigned)sizeof p;
 }
 
-void send_remove_object(struct worker *w, struct session *to, int id)
+unsigned codec_remove_object(void *out, int id)
 {
     SC_REMOVE_OBJECT_PACKET p;
     p.size = (uint8_t)sizeof p;
     p.type = SC_REMOVE_OBJECT;
     p.id = id;
-    net_send(w, to, &p, (unsigned)sizeof p);
+    memcpy(out, &p, sizeof p);
+    return (unsigned)sizeof p;
 }
 
-void send_chat(struct worker *w, struct session *to, const SC_CHAT_PACKET *p)
+unsigned codec_move_object(void *out, int id, int x, int y, uint32_t move_time)
 {
-    net_send(w, to, p, (unsigned)sizeof *p);
+    SC_MOVE_OBJECT_PACKET p;
+    p.size = (uint8_t)sizeof p;
+    p.type = SC_MOVE_OBJECT;
+    p.id = id;
+    p.x = (int16_t)x;
+    p.y = (int16_t)y;
+    p.move_time = move_time;
+    memcpy(out, &p, sizeof p);
+    return (unsigned)sizeof p;
+}
+
+/* `mess`: at most CHAT_SIZE bytes; sent NUL-terminated, zero-padded,
+ * whatever the client sent. */
+unsigned codec_chat(void *out, int id, const char *mess)
+{
+    SC_CHAT_PACKET p;
+    size_t len = 0;
+    memset(&p, 0, sizeof p);
+    p.size = (uint8_t)sizeof p;
+    p.type = SC_CHAT;
+    p.id = id;
+    while (len < CHAT_SIZE - 1 && mess[len] != '\0')
+        len++;
+    memcpy(p.mess, mess, len);
+    memcpy(out, &p, sizeof p);
+    return (unsigned)sizeof p;
+}
+
+unsigned codec_login_fail(void *out)
+{
+    SC_LOGIN_FAIL_PACKET p;
+    p.size = (uint8_t)sizeof p;
+    p.type = SC_LOGIN_FAIL;
+    memcpy(out, &p, sizeof p);
+    return (unsigned)sizeof p;
 }

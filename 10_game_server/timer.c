@@ -11,10 +11,12 @@
  *
  * One thread, timer_main, waits for the earliest due time: a wait on an
  * auto-reset event with that time as the timeout, not a loop that wakes
- * every millisecond to look. When an event is due it is posted to the
- * completion port (PostQueuedCompletionStatus), so NPC work runs on the
- * same workers as network work, under the same locks, with no second
- * thread pool. Events that fall due together are posted in small
+ * every millisecond to look. When an event is due it is handed to the
+ * `post` function main gave timer_start: the network layer's net_post,
+ * which posts it to the completion port, so NPC work runs on the same
+ * workers as network work, under the same locks, with no second thread
+ * pool. The timer itself knows nothing of the port, the sessions or the
+ * NPCs: an event is a due time, a kind and a target. Events that fall due together are posted in small
  * batches, linked through the event itself: one post (under Wine, one
  * trip to the wineserver) per batch instead of one per event.
  *
@@ -40,7 +42,9 @@ static struct heap_entry *heap; /* heap[0] is the earliest */
 static int heap_len, heap_cap;
 static HANDLE wake;             /* auto-reset: an earlier event, or stop */
 static HANDLE thread;
+static void (*post_batch)(void *batch, DWORD count); /* to the workers: net_post */
 static int stopping;            /* under timer_lock */
+volatile LONG timer_dropped;    /* events dropped because the heap was full: never, we hope */
 
 /* timer_lock held. */
 static void heap_push(ULONGLONG due, struct timer_event *e)
@@ -87,9 +91,10 @@ void timer_add(struct timer_event *e, ULONGLONG due)
     EnterCriticalSection(&timer_lock);
     if (heap_len == heap_cap) {
         /* Cannot happen: one event per owner at most, and the heap
-         * holds one per owner. Said loudly rather than lost quietly. */
+         * holds one per owner. Counted, and said by main() (the caller
+         * may hold a session lock: no logging here). */
         LeaveCriticalSection(&timer_lock);
-        lab_log("timer: queue full (%d events), event dropped", heap_cap);
+        InterlockedIncrement(&timer_dropped);
         return;
     }
     heap_push(due, e);
@@ -129,7 +134,7 @@ static unsigned __stdcall timer_main(void *arg)
         LeaveCriticalSection(&timer_lock);
 
         if (n > 0) {
-            net_post_timer(batch, n); /* then look again at once: more may be due */
+            post_batch(batch, n); /* then look again at once: more may be due */
             continue;
         }
         /* Until the earliest event is due, or timer_add brings an earlier
@@ -141,10 +146,11 @@ static unsigned __stdcall timer_main(void *arg)
     return 0;
 }
 
-void timer_start(void)
+void timer_start(int capacity, void (*post)(void *batch, DWORD count))
 {
     InitializeCriticalSection(&timer_lock);
-    heap_cap = opt.npcs + opt.max_users; /* one per NPC, one (flush) per session */
+    heap_cap = capacity;
+    post_batch = post;
     heap = calloc((size_t)heap_cap, sizeof *heap);
     wake = CreateEventW(NULL, FALSE, FALSE, NULL);
     if (heap == NULL)

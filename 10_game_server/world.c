@@ -68,7 +68,25 @@ struct npc {
     struct timer_event move; /* its one timer event, preallocated */
 };
 
-volatile LONG npcs_awake; /* status line */
+/* A worker's scratch space for the world, one per worker thread (indexed
+ * by its index): it grows to the largest neighbourhood seen, then a move
+ * allocates nothing. `lazy`: an NPC is acting, so what it causes may be
+ * sent up to NPC_FLUSH_MS late (passed to session_send as an argument). */
+struct scratch {
+    struct worker *w;    /* the worker using it now (its packet counters) */
+    int *nearby;         /* ids found in the sectors around a position */
+    int nearby_cap;
+    int *old_view;       /* copy of a view list's ids */
+    int old_cap;
+    uint64_t *mark;      /* bitmap over all ids: drops duplicates from `nearby` */
+    uint64_t rng;
+    int lazy;
+};
+
+volatile LONG npcs_awake;     /* status line */
+volatile LONG players_online; /* in the world (status line) */
+
+static struct scratch *scratches;
 
 static struct sector *sectors;
 static struct npc *npcs;
@@ -88,7 +106,7 @@ static unsigned rnd_next(uint64_t *state, unsigned n)
     return (unsigned)((x * 2685821657736338717ULL) >> 32) % n;
 }
 
-static unsigned rnd(struct worker *w, unsigned n)
+static unsigned rnd(struct scratch *w, unsigned n)
 {
     return rnd_next(&w->rng, n);
 }
@@ -147,18 +165,27 @@ void world_init(void)
         n->move.target = i;
         npc_sector_insert(n, cell_of(n->x, n->y));
     }
+
+    /* One scratch per worker thread (opt.threads, set before this). */
+    scratches = calloc((size_t)opt.threads, sizeof *scratches);
+    if (scratches == NULL)
+        lab_fatal("calloc (scratch)", ERROR_NOT_ENOUGH_MEMORY);
+    for (int i = 0; i < opt.threads; i++) {
+        struct scratch *x = &scratches[i];
+        x->mark = calloc((size_t)(total_ids + 63) / 64, sizeof *x->mark);
+        if (x->mark == NULL)
+            lab_fatal("calloc (scratch)", ERROR_NOT_ENOUGH_MEMORY);
+        QueryPerformanceCounter(&t);
+        x->rng = ((uint64_t)t.QuadPart ^ ((uint64_t)(i + 1) * 0x9E3779B97F4A7C15ULL)) | 1;
+    }
 }
 
-/* A worker's scratch space: it grows to the largest neighbourhood seen,
- * then a move allocates nothing. */
-void world_worker_init(struct worker *w)
+/* The scratch of worker `w`, which is using it from now on. */
+static struct scratch *scratch_of(struct worker *w)
 {
-    LARGE_INTEGER t;
-    w->mark = calloc((size_t)(total_ids + 63) / 64, sizeof *w->mark);
-    if (w->mark == NULL)
-        lab_fatal("calloc (worker)", ERROR_NOT_ENOUGH_MEMORY);
-    QueryPerformanceCounter(&t);
-    w->rng = ((uint64_t)t.QuadPart ^ ((uint64_t)(w->index + 1) * 0x9E3779B97F4A7C15ULL)) | 1;
+    struct scratch *x = &scratches[w->index];
+    x->w = w;
+    return x;
 }
 
 /* Makes room for `need` ints in a scratch array. Rare (the arrays only
@@ -214,28 +241,35 @@ static int view_has(const struct session *s, int id)
     return view_find(&s->view, id) >= 0;
 }
 
+/* Moves the set into `cap` slots (a power of two, more than twice the
+ * count). 0 when there is no memory: the set stays as it was. */
+static int view_resize(struct view_set *v, unsigned cap)
+{
+    unsigned i;
+    int *slot = malloc((size_t)cap * sizeof *slot);
+    if (slot == NULL)
+        return 0;
+    memset(slot, 0xff, (size_t)cap * sizeof *slot); /* all -1 */
+    for (unsigned k = 0; k < v->cap; k++) {
+        if (v->slot[k] != -1) {
+            for (i = view_hash(v->slot[k], cap - 1); slot[i] != -1; i = (i + 1) & (cap - 1))
+                ;
+            slot[i] = v->slot[k];
+        }
+    }
+    free(v->slot);
+    v->slot = slot;
+    v->cap = cap;
+    return 1;
+}
+
 /* Adds `id` (not in the set). Returns 0 when there is no memory to grow:
  * then the caller does not tell the client about the object either. */
 static int view_add(struct view_set *v, int id)
 {
     unsigned mask, i;
-    if ((v->count + 1) * 2 > v->cap) {
-        unsigned cap = v->cap ? v->cap * 2 : VIEW_MIN_CAP;
-        int *slot = malloc((size_t)cap * sizeof *slot);
-        if (slot == NULL)
-            return 0;
-        memset(slot, 0xff, (size_t)cap * sizeof *slot); /* all -1 */
-        for (unsigned k = 0; k < v->cap; k++) {
-            if (v->slot[k] != -1) {
-                for (i = view_hash(v->slot[k], cap - 1); slot[i] != -1; i = (i + 1) & (cap - 1))
-                    ;
-                slot[i] = v->slot[k];
-            }
-        }
-        free(v->slot);
-        v->slot = slot;
-        v->cap = cap;
-    }
+    if ((v->count + 1) * 2 > v->cap && !view_resize(v, v->cap ? v->cap * 2 : VIEW_MIN_CAP))
+        return 0;
     mask = v->cap - 1;
     for (i = view_hash(id, mask); v->slot[i] != -1; i = (i + 1) & mask)
         ;
@@ -266,11 +300,18 @@ static void view_remove(struct view_set *v, int id)
     }
     v->slot[hole] = -1;
     v->count--;
+    /* A player that walked out of a crowd: a set an eighth full or less
+     * halves (down to VIEW_KEEP_CAP), so that copying it (view_copy, at
+     * every move) costs what it holds, not what it once held. Halving at
+     * an eighth, doubling at a half: no back and forth on one id. */
+    if (v->cap > VIEW_KEEP_CAP && v->count * 8 <= v->cap)
+        view_resize(v, v->cap / 2); /* no memory: it stays big, which is only slower */
 }
 
 /* Empties the set for the slot's next player; a big one gives its memory
- * back. Called when the slot is released (nobody else touches it). */
-void view_reset(struct view_set *v)
+ * back. Called when the player has left (nobody can add to it then: it is
+ * not in the game any more). */
+static void view_reset(struct view_set *v)
 {
     if (v->cap > VIEW_KEEP_CAP) {
         free(v->slot);
@@ -282,12 +323,14 @@ void view_reset(struct view_set *v)
     v->count = 0;
 }
 
-/* s->lock held. Copies the ids of s's view list into w->old_view. */
-static int view_copy(struct worker *w, const struct session *s)
+/* s->lock held. Copies the ids of s's view list into w->old_view. Stops
+ * at the last id: a set that grew for a crowd and emptied since is not
+ * walked to its end. */
+static int view_copy(struct scratch *w, const struct session *s)
 {
     int n = 0;
     reserve(&w->old_view, &w->old_cap, (int)s->view.count);
-    for (unsigned i = 0; i < s->view.cap; i++)
+    for (unsigned i = 0; i < s->view.cap && n < (int)s->view.count; i++)
         if (s->view.slot[i] != -1)
             w->old_view[n++] = s->view.slot[i];
     return n;
@@ -313,7 +356,7 @@ static void bit_clear(uint64_t *b, int i)
 }
 
 /* Clears the marks of the last scan's `n` ids. */
-static void unmark(struct worker *w, int n)
+static void unmark(struct scratch *w, int n)
 {
     for (int i = 0; i < n; i++)
         bit_clear(w->mark, w->nearby[i]);
@@ -392,7 +435,7 @@ static void npc_sector_remove(struct npc *n)
  * an object that changes sectors meanwhile may be seen twice (dropped
  * here with w->mark) or not at all (then its own move finds us: it
  * re-checks its neighbourhood after it has joined its new sector). */
-static int scan_rect(struct worker *w, int x0, int y0, int x1, int y1, int self, int npcs_too)
+static int scan_rect(struct scratch *w, int x0, int y0, int x1, int y1, int self, int npcs_too)
 {
     int n = 0;
     x0 = (x0 < 0 ? 0 : x0) / cell;
@@ -428,14 +471,62 @@ static int scan_rect(struct worker *w, int x0, int y0, int x1, int y1, int self,
 }
 
 /* Everything within view of (x, y): players and NPCs. */
-static int scan_near(struct worker *w, int x, int y, int self)
+static int scan_near(struct scratch *w, int x, int y, int self)
 {
     return scan_rect(w, x - opt.range, y - opt.range, x + opt.range, y + opt.range, self, 1);
 }
 
 /* ------------------------------------------------------------------------
+ * Packets out: built by the codec, queued by the session. The caller holds
+ * `to`'s lock (and `obj`'s, when given): what is read from the sessions is
+ * consistent, and packets about one object reach a client in the order its
+ * view list changed.
+ * --------------------------------------------------------------------- */
+
+static void send_to(struct scratch *w, struct session *to, const void *pkt, unsigned n)
+{
+    session_send(w->w, to, pkt, n, w->lazy);
+}
+
+static void send_add_object(struct scratch *w, struct session *to, const struct session *obj)
+{
+    char p[SC_PACKET_MAX];
+    send_to(w, to, p, codec_add_object(p, obj->id, obj->x, obj->y, obj->name));
+}
+
+/* An NPC: the same packet, with a name made from its number. */
+static void send_add_npc(struct scratch *w, struct session *to, int id, int x, int y)
+{
+    char p[SC_PACKET_MAX], name[NAME_SIZE];
+    memset(name, 0, sizeof name);
+    snprintf(name, sizeof name, "npc%d", id - opt.max_users);
+    send_to(w, to, p, codec_add_object(p, id, x, y, name));
+}
+
+static void send_remove_object(struct scratch *w, struct session *to, int id)
+{
+    char p[SC_PACKET_MAX];
+    send_to(w, to, p, codec_remove_object(p, id));
+}
+
+/* ------------------------------------------------------------------------
  * The pair rule
  * --------------------------------------------------------------------- */
+
+/* s->lock held. May s's client be told of one more object now? Not while
+ * more than VIEW_ADD_BACKLOG waits in its send queue: a login into a
+ * crowd of thousands would otherwise queue hundreds of kilobytes at once.
+ * The object is then left out of the view (on both sides, for two
+ * players: view lists stay mutual), and the session is asked to tell us
+ * when the client has taken the backlog: its drain event then runs
+ * world_catch_up, which adds what is missing, the next piece. */
+static int may_add(struct session *s)
+{
+    if (session_backlog(s) <= VIEW_ADD_BACKLOG)
+        return 1;
+    session_notify_drained(s);
+    return 0;
+}
 
 static int near_enough(int ax, int ay, int bx, int by)
 {
@@ -447,8 +538,8 @@ static int near_enough(int ax, int ay, int bx, int by)
  * (NULL when nothing moved). Both locks, lower id first, so no deadlock.
  * Only players in the game see each other: a closing player is removed
  * from every view it is in, as the pairs come up. */
-static void pair_update(struct worker *w, struct session *a, struct session *b,
-                        const SC_MOVE_OBJECT_PACKET *a_moved)
+static void pair_update(struct scratch *w, struct session *a, struct session *b,
+                        const void *a_moved)
 {
     struct session *first = a->id < b->id ? a : b;
     struct session *second = a->id < b->id ? b : a;
@@ -460,6 +551,17 @@ static void pair_update(struct worker *w, struct session *a, struct session *b,
     visible = a->state == SESSION_IN_GAME && b->state == SESSION_IN_GAME && near_enough(a->x, a->y, b->x, b->y);
     a_sees_b = view_has(a, b->id);
     b_sees_a = view_has(b, a->id);
+    if (visible && !a_sees_b && !b_sees_a) {
+        /* both checked, so that both are marked when both are behind */
+        int a_ok = may_add(a), b_ok = may_add(b);
+        if (!a_ok || !b_ok)
+            visible = 0; /* not yet: the catch-up of the one behind adds the pair */
+        if (!visible) {
+            LeaveCriticalSection(&second->lock);
+            LeaveCriticalSection(&first->lock);
+            return;
+        }
+    }
     if (visible) {
         if (!a_sees_b && view_add(&a->view, b->id))
             send_add_object(w, a, b);
@@ -467,7 +569,7 @@ static void pair_update(struct worker *w, struct session *a, struct session *b,
             if (view_add(&b->view, a->id))
                 send_add_object(w, b, a);
         } else if (a_moved != NULL) {
-            net_send(w, b, a_moved, (unsigned)sizeof *a_moved);
+            send_to(w, b, a_moved, (unsigned)sizeof(SC_MOVE_OBJECT_PACKET));
         }
     } else {
         if (a_sees_b) {
@@ -488,7 +590,7 @@ static void pair_update(struct worker *w, struct session *a, struct session *b,
  * first viewer. `npc_moved`: the NPC's move, for s if s saw it already
  * (NULL when the player moved). Locks: the session's, then the NPC's
  * (an NPC's id is above every player's: the same order as pair_update). */
-static void pair_npc(struct worker *w, struct session *s, int k, const SC_MOVE_OBJECT_PACKET *npc_moved)
+static void pair_npc(struct scratch *w, struct session *s, int k, const void *npc_moved)
 {
     struct npc *n = &npcs[k];
     int id = opt.max_users + k;
@@ -500,7 +602,7 @@ static void pair_npc(struct worker *w, struct session *s, int k, const SC_MOVE_O
     visible = s->state == SESSION_IN_GAME && near_enough(s->x, s->y, n->x, n->y);
     sees = view_has(s, id);
     if (visible) {
-        if (!sees && view_add(&s->view, id)) {
+        if (!sees && may_add(s) && view_add(&s->view, id)) {
             n->viewers++;
             send_add_npc(w, s, id, n->x, n->y);
             /* Waking: only the thread whose compare-and-swap turns 0 into
@@ -510,7 +612,7 @@ static void pair_npc(struct worker *w, struct session *s, int k, const SC_MOVE_O
                 timer_add(&n->move, GetTickCount64() + NPC_MOVE_MS);
             }
         } else if (sees && npc_moved != NULL) {
-            net_send(w, s, npc_moved, (unsigned)sizeof *npc_moved);
+            send_to(w, s, npc_moved, (unsigned)sizeof(SC_MOVE_OBJECT_PACKET));
         }
     } else if (sees) {
         view_remove(&s->view, id);
@@ -522,7 +624,7 @@ static void pair_npc(struct worker *w, struct session *s, int k, const SC_MOVE_O
 }
 
 /* Player s and any object `id`, after s moved (or logged in, or left). */
-static void pair_any(struct worker *w, struct session *s, int id, const SC_MOVE_OBJECT_PACKET *s_moved)
+static void pair_any(struct scratch *w, struct session *s, int id, const void *s_moved)
 {
     if (is_npc(id))
         pair_npc(w, s, id - opt.max_users, NULL);
@@ -534,9 +636,9 @@ static void pair_any(struct worker *w, struct session *s, int id, const SC_MOVE_
  * Login, move, teleport, chat, leave
  * --------------------------------------------------------------------- */
 
-void world_login(struct worker *w, struct session *s, const char *name)
+static void world_login(struct scratch *w, struct session *s, const char *name)
 {
-    char shown[NAME_SIZE + 8];
+    char shown[NAME_SIZE + 8], p[SC_PACKET_MAX];
     int x, y, n;
     size_t len = 0;
 
@@ -554,10 +656,10 @@ void world_login(struct worker *w, struct session *s, const char *name)
     s->x = (short)rnd(w, (unsigned)opt.width);
     s->y = (short)rnd(w, (unsigned)opt.height);
     s->state = SESSION_IN_GAME;
-    send_login_info(w, s); /* before anyone can find it: first in its stream */
+    send_to(w, s, p, codec_login_info(p, s->id, s->x, s->y)); /* first in its stream */
     x = s->x;
     y = s->y;
-    printable_name(s->name, shown, sizeof shown);
+    codec_printable(s->name, shown, sizeof shown);
     LeaveCriticalSection(&s->lock);
 
     sector_insert(s, cell_of(x, y));
@@ -574,10 +676,10 @@ void world_login(struct worker *w, struct session *s, const char *name)
 /* A move or a teleport: the new position, the mover's own answer, then
  * every pair the move may have changed: the objects around the new
  * position, and those the mover saw before. */
-static void relocate(struct worker *w, struct session *s, int direction, uint32_t move_time, int teleport)
+static void relocate(struct scratch *w, struct session *s, int direction, uint32_t move_time, int teleport)
 {
-    SC_MOVE_OBJECT_PACKET mv;
-    int c, n, old_n;
+    char mv[SC_PACKET_MAX];
+    int c, n, old_n, x, y;
 
     EnterCriticalSection(&s->lock);
     if (s->state != SESSION_IN_GAME) {
@@ -609,39 +711,35 @@ static void relocate(struct worker *w, struct session *s, int direction, uint32_
             break; /* no such direction: a move that goes nowhere */
         }
     }
-    mv.size = (uint8_t)sizeof mv;
-    mv.type = SC_MOVE_OBJECT;
-    mv.id = s->id;
-    mv.x = s->x;
-    mv.y = s->y;
-    mv.move_time = move_time;
-    net_send(w, s, &mv, (unsigned)sizeof mv); /* the mover's answer, always */
+    x = s->x;
+    y = s->y;
+    send_to(w, s, mv, codec_move_object(mv, s->id, x, y, move_time)); /* the mover's answer */
     old_n = view_copy(w, s);
     LeaveCriticalSection(&s->lock);
 
-    c = cell_of(mv.x, mv.y);
+    c = cell_of(x, y);
     if (c != s->sector) {
         sector_remove(s);
         sector_insert(s, c);
     }
-    n = scan_near(w, mv.x, mv.y, s->id);
+    n = scan_near(w, x, y, s->id);
     for (int i = 0; i < n; i++)
-        pair_any(w, s, w->nearby[i], &mv);
+        pair_any(w, s, w->nearby[i], mv);
     /* Seen before, not around the new position (not marked by the scan):
      * out of view now (or changing sectors just as we looked; the pair
      * rule tells which). */
     for (int i = 0; i < old_n; i++)
         if (!bit_test(w->mark, w->old_view[i]))
-            pair_any(w, s, w->old_view[i], &mv);
+            pair_any(w, s, w->old_view[i], mv);
     unmark(w, n);
 }
 
-void world_move(struct worker *w, struct session *s, int direction, uint32_t move_time)
+static void world_move(struct scratch *w, struct session *s, int direction, uint32_t move_time)
 {
     relocate(w, s, direction, move_time, 0);
 }
 
-void world_teleport(struct worker *w, struct session *s)
+static void world_teleport(struct scratch *w, struct session *s)
 {
     relocate(w, s, 0, 0, 1); /* answered with SC_MOVE_OBJECT, move_time 0 */
 }
@@ -650,26 +748,18 @@ void world_teleport(struct worker *w, struct session *s)
  * list are skipped: they have no client). One lock at a time: the view
  * list is copied, then each viewer is checked under its own lock (it may
  * have moved away meanwhile, or its slot may hold another player by now). */
-void world_chat(struct worker *w, struct session *s, const char *mess)
+static void world_chat(struct scratch *w, struct session *s, const char *mess)
 {
-    SC_CHAT_PACKET p;
-    size_t len = 0;
+    char p[SC_PACKET_MAX];
+    unsigned len = codec_chat(p, s->id, mess); /* NUL-terminated, zero-padded */
     int n;
-
-    memset(&p, 0, sizeof p);
-    p.size = (uint8_t)sizeof p;
-    p.type = SC_CHAT;
-    p.id = s->id;
-    while (len < CHAT_SIZE - 1 && mess[len] != '\0')
-        len++;
-    memcpy(p.mess, mess, len); /* NUL-terminated, zero-padded */
 
     EnterCriticalSection(&s->lock);
     if (s->state != SESSION_IN_GAME) {
         LeaveCriticalSection(&s->lock);
         return;
     }
-    send_chat(w, s, &p);
+    send_to(w, s, p, len);
     n = view_copy(w, s);
     LeaveCriticalSection(&s->lock);
 
@@ -680,7 +770,7 @@ void world_chat(struct worker *w, struct session *s, const char *mess)
         q = &sessions[w->old_view[i]];
         EnterCriticalSection(&q->lock);
         if (q->state == SESSION_IN_GAME && view_has(q, s->id))
-            send_chat(w, q, &p);
+            send_to(w, q, p, len);
         LeaveCriticalSection(&q->lock);
     }
 }
@@ -688,8 +778,9 @@ void world_chat(struct worker *w, struct session *s, const char *mess)
 /* The player is closing (logout, disconnect, error): out of its sector,
  * out of every view, off every NPC's count. Its state is SESSION_CLOSING
  * already, so each pair removes the pair, and nobody can add it again. */
-void world_leave(struct worker *w, struct session *s)
+void world_leave(struct worker *worker, struct session *s)
 {
+    struct scratch *w = scratch_of(worker);
     int n;
     if (!s->in_world)
         return;
@@ -699,8 +790,156 @@ void world_leave(struct worker *w, struct session *s)
     LeaveCriticalSection(&s->lock);
     for (int i = 0; i < n; i++)
         pair_any(w, s, w->old_view[i], NULL);
+    EnterCriticalSection(&s->lock);
+    view_reset(&s->view);
+    LeaveCriticalSection(&s->lock);
     s->in_world = 0;
     InterlockedDecrement(&players_online);
+}
+
+/* ------------------------------------------------------------------------
+ * Packets in: the rules a client must keep, then dispatch
+ * --------------------------------------------------------------------- */
+
+/* Bad behaviour that is logged once per session, not once per packet: a
+ * client in a loop would otherwise fill the log (and the console, which
+ * every worker's log line then waits for). Bits of s->warned. */
+enum warning { WARN_RELOGIN = 1, WARN_RATE_MOVE = 2, WARN_RATE_CHAT = 4, WARN_RATE_TELEPORT = 8 };
+
+/* Receive side only (one worker at a time per session): no lock. */
+static int first_warning(struct session *s, int bit)
+{
+    if (s->warned & bit)
+        return 0;
+    s->warned |= bit;
+    return 1;
+}
+
+/* A token bucket: `per_s` tokens a second, at most RATE_BURST_S seconds'
+ * worth saved up. Takes one token; 0 when there is none: the packet is
+ * dropped and counted. Tokens are kept in thousandths so that a slow
+ * rate (a teleport every few seconds) still fills in steps of a
+ * millisecond. Receive side only: no lock. */
+static int rate_take(struct rate_bucket *b, int per_s)
+{
+    ULONGLONG now = GetTickCount64();
+    long long cap = (long long)per_s * RATE_BURST_S * 1000;
+    long long t;
+    if (b->at == 0) { /* a new session starts with a full bucket */
+        b->at = now;
+        b->tokens = cap;
+    }
+    t = b->tokens + (long long)(now - b->at) * per_s;
+    b->at = now;
+    if (t > cap)
+        t = cap;
+    if (t < 1000) {
+        b->tokens = t;
+        b->dropped++;
+        return 0;
+    }
+    b->tokens = t - 1000;
+    return 1;
+}
+
+/* 1 when the packet may pass; otherwise it is dropped (never passed on
+ * to anyone), counted, and the first one of its kind logged. */
+static int rate_ok(struct session *s, struct rate_bucket *b, int per_s, int bit, const char *what)
+{
+    if (opt.rate == 0 || rate_take(b, per_s > 0 ? per_s : 1))
+        return 1;
+    if (first_warning(s, bit))
+        lab_log("session %d: over the rate limit for %s (%d a second): dropped and counted until "
+                "it leaves", s->id, what, per_s > 0 ? per_s : 1);
+    return 0;
+}
+
+/* A whole, valid packet (the codec checked it): act on it. `p` points into the receive buffer,
+ * which has no particular alignment: fields are read through a copy. */
+static void dispatch(struct scratch *w, struct session *s, const char *p)
+{
+    switch ((unsigned char)p[1]) {
+    case CS_LOGIN: {
+        CS_LOGIN_PACKET in;
+        memcpy(&in, p, sizeof in);
+        if (s->in_world) { /* not in the contract's list of bad packets */
+            if (first_warning(s, WARN_RELOGIN) && !opt.quiet)
+                lab_log("session %d: a second CS_LOGIN, ignored (and every other one)", s->id);
+            break;
+        }
+        world_login(w, s, in.name);
+        break;
+    }
+    case CS_MOVE: {
+        CS_MOVE_PACKET in;
+        if (!rate_ok(s, &s->rate_move, opt.rate, WARN_RATE_MOVE, "moves"))
+            break;
+        memcpy(&in, p, sizeof in);
+        world_move(w, s, in.direction, in.move_time);
+        break;
+    }
+    case CS_CHAT: {
+        CS_CHAT_PACKET in;
+        if (!rate_ok(s, &s->rate_chat, opt.rate / 5, WARN_RATE_CHAT, "chat"))
+            break;
+        memcpy(&in, p, sizeof in);
+        world_chat(w, s, in.mess);
+        break;
+    }
+    case CS_ATTACK:
+        break; /* no combat yet: accepted, and nothing happens */
+    case CS_TELEPORT:
+        if (rate_ok(s, &s->rate_teleport, opt.rate / 5, WARN_RATE_TELEPORT, "teleports"))
+            world_teleport(w, s);
+        break;
+    case CS_LOGOUT:
+        /* The other players are told when the receive side leaves, just
+         * after this buffer: the same path as a disconnect. */
+        session_close(s, 0, "logged out");
+        break;
+    }
+}
+
+
+/* The session layer's on_bytes: s->rbuf[0..rlen) has grown. Takes out
+ * every whole packet, in order, with the codec's checks; the first bad
+ * one closes the client. Runs on the receive side only (one worker at a
+ * time per session), so rbuf needs no lock. What is left (the start of
+ * the next packet, at most 101 bytes) moves to the front for the next
+ * WSARecv. */
+void world_on_bytes(struct worker *worker, struct session *s)
+{
+    struct scratch *w = scratch_of(worker);
+    /* SOLUTION BEGIN: Take every whole packet out of s->rbuf[0..rlen) with codec_next() (s->in_world says whether CS_LOGIN is done): at CODEC_BAD session_close(s, 1, "bad packet: WHY, disconnected") and stop; at CODEC_PARTIAL wait for the rest; at CODEC_WHOLE count it in worker->packets_in and dispatch() it, stopping once the session is closed (session_is_open); then move the incomplete tail to the front of rbuf (rlen 0 once closed). */
+    unsigned off = 0;
+
+    while (off < s->rlen) {
+        char why[96];
+        unsigned size = 0;
+        enum codec_verdict v = codec_next(s->rbuf + off, s->rlen - off, s->in_world, &size, why,
+                                          sizeof why);
+        if (v == CODEC_BAD) {
+            session_close(s, 1, "bad packet: %s, disconnected", why);
+            break;
+        }
+        if (v == CODEC_PARTIAL)
+            break; /* the rest is still on its way */
+        InterlockedIncrement64(&worker->packets_in);
+        dispatch(w, s, s->rbuf + off);
+        off += size;
+        /* Logged out, or closed by another worker (its send queue
+         * overflowed): the rest of the buffer is not for us any more. */
+        if (!session_is_open(s))
+            break;
+    }
+    if (!session_is_open(s)) {
+        s->rlen = 0;
+        return;
+    }
+    /* Keep the incomplete tail (fewer bytes than one packet). */
+    memmove(s->rbuf, s->rbuf + off, s->rlen - off);
+    s->rlen -= off;
+    /* SOLUTION END: (void)w; (void)&dispatch; (void)&codec_next; session_close(s, 1, "world_on_bytes is a TODO, disconnected"); s->rlen = 0; */
 }
 
 /* ------------------------------------------------------------------------
@@ -717,10 +956,10 @@ static void npc_sleep(struct npc *n)
 /* An awake NPC's move, once a second: one tile in a random direction (the
  * opposite one when the map's edge is in the way), told to the players
  * around it, then the next move, or sleep when nobody sees it. */
-static void npc_move(struct worker *w, int k)
+static void npc_move(struct scratch *w, int k)
 {
     struct npc *n = &npcs[k];
-    SC_MOVE_OBJECT_PACKET mv;
+    char mv[SC_PACKET_MAX];
     int ox, oy, nx, ny, dx = 0, dy = 0, cnt, c;
 
     AcquireSRWLockExclusive(&n->lock);
@@ -760,12 +999,7 @@ static void npc_move(struct worker *w, int k)
     ReleaseSRWLockExclusive(&n->lock);
 
     if (nx != ox || ny != oy) {
-        mv.size = (uint8_t)sizeof mv;
-        mv.type = SC_MOVE_OBJECT;
-        mv.id = opt.max_users + k;
-        mv.x = (int16_t)nx;
-        mv.y = (int16_t)ny;
-        mv.move_time = 0;
+        codec_move_object(mv, opt.max_users + k, nx, ny, 0);
         c = cell_of(nx, ny);
         if (c != n->sector) {
             npc_sector_remove(n);
@@ -778,7 +1012,7 @@ static void npc_move(struct worker *w, int k)
         cnt = scan_rect(w, (ox < nx ? ox : nx) - opt.range, (oy < ny ? oy : ny) - opt.range,
                         (ox > nx ? ox : nx) + opt.range, (oy > ny ? oy : ny) + opt.range, -1, 0);
         for (int i = 0; i < cnt; i++)
-            pair_npc(w, &sessions[w->nearby[i]], k, &mv);
+            pair_npc(w, &sessions[w->nearby[i]], k, mv);
         unmark(w, cnt);
     }
 
@@ -790,8 +1024,35 @@ static void npc_move(struct worker *w, int k)
     ReleaseSRWLockExclusive(&n->lock);
 }
 
-void world_timer(struct worker *w, struct timer_event *e)
+/* Catching up: s's client has taken its backlog, and objects in view
+ * were held back (may_add). Pair s with everything around it again: the
+ * pairs it has are unchanged, the missing ones are added, until the
+ * backlog is reached again (then the next send completion schedules the
+ * next piece). Runs on any worker, at the same time as s's own moves:
+ * the pair rule makes that safe, as for two players moving at once. */
+static void world_catch_up(struct scratch *w, struct session *s)
 {
+    int x, y, n;
+    EnterCriticalSection(&s->lock);
+    session_drain_done(s); /* the next piece may be asked for */
+    if (s->state != SESSION_IN_GAME) {
+        LeaveCriticalSection(&s->lock);
+        return;
+    }
+    x = s->x;
+    y = s->y;
+    LeaveCriticalSection(&s->lock);
+    n = scan_near(w, x, y, s->id);
+    for (int i = 0; i < n; i++)
+        pair_any(w, s, w->nearby[i], NULL);
+    unmark(w, n);
+}
+
+/* A timer event of the world's: an NPC's move, or a session's drain (its
+ * client took its backlog: catch up). */
+void world_timer(struct worker *worker, struct timer_event *e)
+{
+    struct scratch *w = scratch_of(worker);
 #ifdef GAME_PROFILE
     LARGE_INTEGER t0, t1;
     QueryPerformanceCounter(&t0);
@@ -802,9 +1063,11 @@ void world_timer(struct worker *w, struct timer_event *e)
         npc_move(w, e->target);
         w->lazy = 0;
         break;
-    case TIMER_FLUSH:
-        net_flush(&sessions[e->target]);
+    case TIMER_DRAIN:
+        world_catch_up(w, &sessions[e->target]);
         break;
+    default:
+        break; /* not the world's (main.c sends TIMER_FLUSH to the session) */
     }
 #ifdef GAME_PROFILE
     QueryPerformanceCounter(&t1);

@@ -2138,7 +2138,7 @@ static enum result case_slow_reader(struct ctx *c)
     size_t n = 0;
     int k;
     static const char *const queue_words[] = {"send queue", "queue", NULL};
-    if (!game_start(&srv, c->exe, 0, SMALL_MAP, 1, why, sizeof why))
+    if (!game_start(&srv, c->exe, 0, SMALL_MAP " -r 0", 1, why, sizeof why)) /* T floods chat */
         return fail(c, "%s", why);
     gp_init(&t, "T (talker)", 8, 8, 100);
     gp_init(&s, "S (slow reader)", 8, 8, 100);

@@ -54,7 +54,7 @@ static const struct step steps[] = {
     {"08_overlapped_callback", 1000, 0, 0, echo_cases_multi, model_cases_08},
     {"09_iocp", 1000, 0, 0, echo_cases_multi, model_cases_09},
     /* the game server: its own protocol, its own cases */
-    {"10_game_server", CAP_GAME_SERVER, 0, 0, game_cases, NULL},
+    {"10_game_server", CAP_GAME_SERVER, 0, 0, game_cases, game_abuse_cases},
     /* not a server: build/client.exe, against servers of the steps above */
     {"client", CAP_NOT_A_SERVER, 0, 0, client_cases, NULL},
 };
