@@ -44,7 +44,7 @@ toolchain:
 	@tools/setup.sh
 
 .SECONDEXPANSION:
-$(BUILD)/%.exe: $$(wildcard %/*.c %/*.h) | toolchain
+$(BUILD)/%.exe: $$(wildcard $$*/*.c $$*/*.h) | toolchain
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^) $(LDLIBS)
 
@@ -83,7 +83,7 @@ handouts: $(HANDOUT_EXES)
 
 # The folder is made afresh (a file gone from the step must not linger);
 # the shell expands its *.c when the compile line runs, after handout.exe.
-$(HANDOUT_EXES): $(OUT)/%.exe: $$(wildcard %/*.c %/*.h) $(BUILD)/handout.exe | toolchain
+$(HANDOUT_EXES): $(OUT)/%.exe: $$(wildcard $$*/*.c $$*/*.h) $(BUILD)/handout.exe | toolchain
 	@rm -rf $(OUT)/$*
 	@$(RUN) $(BUILD)/handout.exe $* $(OUT)
 	$(CC) $(CFLAGS) -o $@ $(OUT)/$*/*.c $(LDLIBS)
