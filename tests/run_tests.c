@@ -55,6 +55,8 @@ static const struct step steps[] = {
     {"09_iocp", 1000, 0, 0, echo_cases_multi, model_cases_09},
     /* the game server: its own protocol, its own cases */
     {"10_game_server", CAP_GAME_SERVER, 0, 0, game_cases, NULL},
+    /* the course's own programs beside step 08 (08_overlapped_callback/chat/) */
+    {"08_chat", 100, 0, 0, chat_cases, NULL},
     /* not a server: build/client.exe, against servers of the steps above */
     {"client", CAP_NOT_A_SERVER, 0, 0, client_cases, NULL},
 };
