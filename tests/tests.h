@@ -104,6 +104,8 @@ extern const struct test_case model_cases_09[];
 extern const struct test_case client_cases[]; /* the pseudo-step `client` (client_cases.c) */
 extern const struct test_case game_cases[];   /* 10 (game_cases.c) */
 extern const struct test_case chat_cases[];   /* 08_chat (chat_cases.c) */
+extern const struct test_case hw3_cases[];    /* homework #3, the board (board_cases.c) */
+extern const struct test_case board_cases[];  /* 08_board's own, after hw3_cases */
 
 /* Sets c->why and returns RES_FAIL (or RES_SKIP): `return fail(c, ...)`. */
 enum result fail(struct ctx *c, const char *fmt, ...);
