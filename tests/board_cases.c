@@ -1067,10 +1067,20 @@ static enum result case_game_client(struct ctx *c)
     snprintf(args, sizeof args, "game -p %u -n gamer --script", (unsigned)srv.port);
     if (!proc_start_input(&cl, exe, args, script, sizeof script - 1, why, sizeof why))
         goto bad;
-    if (proc_wait_line(&cl, OUT_STREAM, "login ", 1, 20000, line, sizeof line) != 1 ||
-        sscanf(line, "login %d %d %d", &id, &x, &y) != 3) {
+    if (proc_wait_line(&cl, OUT_STREAM, "login ", 1, 20000, line, sizeof line) == 1) {
+        /* "login ID X Y" (not sscanf: MSVC deprecates it, C4996) */
+        char *p = line + 6, *end;
+        id = (int)strtol(p, &end, 10);
+        if (end == p)
+            id = -1;
+        p = end;
+        x = (int)strtol(p, &end, 10);
+        y = (int)strtol(end, NULL, 10);
+    }
+    if (id < 0 || x < 0 || x >= BOARD || y < 0 || y >= BOARD) {
         proc_tail(&cl, ERR_STREAM, tail, sizeof tail);
-        out = fail(c, "client.exe game printed no \"login ID X Y\" line; stderr: %s", tail);
+        out = fail(c, "client.exe game printed no \"login ID X Y\" line on the board; stderr: %s",
+                   tail);
         goto done;
     }
     if (bp_next(&bb, got, NET_TIMEOUT_MS, why, sizeof why) != NET_OK)
