@@ -25,6 +25,7 @@ int compare_main(int argc, char **argv); /* compare.c */
 int stress_main(int argc, char **argv);  /* stress.c */
 int game_main(int argc, char **argv);    /* game.c */
 int chat_main(int argc, char **argv);    /* chat.c */
+int buffers_main(int argc, char **argv); /* buffers.c */
 
 /* netutil.c */
 const char *net_err_text(int err, char *text, size_t size);
