@@ -449,6 +449,9 @@ static void announce_leaves(void)
 {
     /* sends may cut off more players: they join the end of the list */
     for (size_t i = 0; i < n_leaving; i++) {
+        /* SOLUTION BEGIN: Send SC_REMOVE_OBJECT{id leaving[i].id} (send_packet) to every player
+         * c in `live` that was told about the leaver: logged in (c->id >= 0) before it left
+         * (c->login_seq < leaving[i].close_seq). send_packet may close c, never free it. */
         SC_REMOVE_OBJECT_PACKET p;
         struct conn *c, *next;
         p.size = (uint8_t)sizeof p;
@@ -459,6 +462,7 @@ static void announce_leaves(void)
             if (c->id >= 0 && c->login_seq < leaving[i].close_seq)
                 send_packet(c, &p);
         }
+        /* SOLUTION END */
         slot_taken[leaving[i].id] = 0;
     }
     n_leaving = 0;
@@ -467,8 +471,6 @@ static void announce_leaves(void)
 static void on_login(struct conn *c, const CS_LOGIN_PACKET *in)
 {
     SC_LOGIN_INFO_PACKET info;
-    SC_ADD_OBJECT_PACKET add;
-    struct conn *o, *next;
     int id = -1;
     if (c->id >= 0) {
         lab_log("conn %ld: a second CS_LOGIN, ignored", c->conn_id);
@@ -507,7 +509,11 @@ static void on_login(struct conn *c, const CS_LOGIN_PACKET *in)
     info.x = (int16_t)c->x;
     info.y = (int16_t)c->y;
     send_packet(c, &info);
-    /* everyone on the board to the newcomer, the newcomer to everyone */
+    /* SOLUTION BEGIN: Everyone on the board to the newcomer, the newcomer to everyone: for
+     * every other logged-in, open player o in `live` (o->id >= 0, o->why NULL), send c an
+     * SC_ADD_OBJECT of o and o an SC_ADD_OBJECT of c (make_add, send_packet). */
+    SC_ADD_OBJECT_PACKET add;
+    struct conn *o, *next;
     make_add(&add, c);
     for (o = live; o != NULL; o = next) {
         SC_ADD_OBJECT_PACKET theirs;
@@ -518,11 +524,16 @@ static void on_login(struct conn *c, const CS_LOGIN_PACKET *in)
         send_packet(c, &theirs);
         send_packet(o, &add);
     }
+    /* SOLUTION END: (void)&make_add; */
 }
 
 static void on_move(struct conn *c, int dir, uint32_t move_time)
 {
     SC_MOVE_OBJECT_PACKET p;
+    /* SOLUTION BEGIN: Move c one tile in `dir` (DIR_UP y-1, DIR_DOWN y+1, DIR_LEFT x-1,
+     * DIR_RIGHT x+1); a step off the BOARD_W x BOARD_H board, or a direction that does not
+     * exist, goes nowhere but is answered all the same. Then SC_MOVE_OBJECT{c, move_time}
+     * (make_move) to c first, then to every other player (send_to_all). */
     /* a step off the board, or a direction that does not exist, goes
      * nowhere; it is answered all the same */
     if (dir == DIR_UP && c->y > 0)
@@ -538,6 +549,7 @@ static void on_move(struct conn *c, int dir, uint32_t move_time)
     make_move(&p, c, move_time);
     send_packet(c, &p); /* the mover first */
     send_to_all(&p, c);
+    /* SOLUTION END: (void)dir; make_move(&p, c, move_time); send_packet(c, &p); */
 }
 
 static void on_teleport(struct conn *c)
@@ -615,7 +627,6 @@ static int on_packet(struct conn *c, const unsigned char *p)
  * size or type is found as soon as the first two bytes are there. */
 static void on_recv_done(struct conn *c, DWORD err, DWORD bytes)
 {
-    size_t off = 0;
     if (err != 0) {
         conn_fail(c, "WSARecv", (int)err);
         return;
@@ -625,6 +636,13 @@ static void on_recv_done(struct conn *c, DWORD err, DWORD bytes)
         return;
     }
     c->rlen += bytes;
+    /* SOLUTION BEGIN: Take every whole packet out of rbuf[0..rlen). As soon as a packet's first
+     * two bytes are there, check them: a size below 2, an unknown type (cs_size 0), a size that
+     * is not cs_size(type), or anything but CS_LOGIN while c->id < 0: log why, conn_free(c,
+     * "closed after a bad packet") and return. Stop at an incomplete packet; hand each whole
+     * one to on_packet, and return when it returns 0 or c->why is set. Then move the
+     * incomplete rest to the front of rbuf (rlen shrinks) and post_later(&c->recv_op). */
+    size_t off = 0;
     while (c->rlen - off >= 2) {
         const unsigned char *p = c->rbuf + off;
         size_t want = cs_size(p[1]);
@@ -652,6 +670,7 @@ static void on_recv_done(struct conn *c, DWORD err, DWORD bytes)
     memmove(c->rbuf, c->rbuf + off, c->rlen - off);
     c->rlen -= off;
     post_later(&c->recv_op);
+    /* SOLUTION END: (void)&on_packet; (void)&cs_size; conn_free(c, "the packet loop is a TODO"); */
 }
 
 /* A send completed (see ../chat: a short one ends the connection). */
