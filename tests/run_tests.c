@@ -25,7 +25,8 @@
  * Build: `make run_tests` (or `nmake /f Makefile.nmake run_tests`); by hand,
  * from the repository root (SRCS: tests/run_tests.c tests/proc.c tests/net.c
  * tests/echo_cases.c tests/model_cases.c tests/client_cases.c
- * tests/game_cases.c tests/bad_server.c; game_cases.c includes
+ * tests/game_cases.c tests/chat_cases.c tests/board_cases.c tests/bad_server.c
+ * tests/kit_checks.c; game_cases.c and board_cases.c include
  * 10_game_server/protocol.h):
  *   x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -O2 -DWIN32_LEAN_AND_MEAN
  *       -D_WIN32_WINNT=0x0601 -o build/run_tests.exe SRCS -lws2_32 -lmswsock
@@ -461,7 +462,8 @@ static void check_lab_copies(void)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: run_tests.exe [--only STEP] [--exe PATH] [--list] [-v] [-h]\n"
-               "  --only STEP  run one step: 04_select, or just 04; `client` for client.exe\n"
+               "  --only STEP  run one step: 04_select, or just 04; `client` for client.exe;\n"
+               "               `hw3` for homework #3 (the board, against 08_board.exe)\n"
                "  --exe PATH   run that step's cases against PATH instead of build/STEP.exe\n"
                "               (grading a student's server); needs --only\n"
                "  --list       list the steps, their cases and which executables are present\n"
@@ -498,6 +500,10 @@ static void list_steps(void)
         if (steps[i].capacity == CAP_NOT_A_SERVER)
             printf("%s: %s (client.exe, against the servers of the steps)\n  cases:",
                    steps[i].name, file_exists(exe) ? "built" : "not built");
+        else if (profile_exe(&steps[i]) != NULL)
+            printf("%s: %s (a grading profile of %s: with --only, and --exe to grade)\n  cases:",
+                   steps[i].name, file_exists(exe) ? "built" : "not built",
+                   profile_exe(&steps[i]));
         else if (steps[i].capacity == CAP_GAME_SERVER)
             printf("%s: %s (the game server, protocol.h)\n  cases:", steps[i].name,
                    file_exists(exe) ? "built" : "not built");

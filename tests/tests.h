@@ -29,6 +29,9 @@
  *                   (10_game_server/protocol.h), views, bad packets, a full
  *                   server, a slow reader, many players, NPCs, and
  *                   client.exe's game and stress modes against it
+ *   chat_cases.c    08_chat, the n:1 chat server beside step 08
+ *   board_cases.c   08_board, homework #3's 8x8 board: the hw3 cases (also
+ *                   the grading profile `--only hw3`) and the reference's own
  *   bad_server.c    the helper mode `run_tests.exe --bad-server MODE ...`: a
  *                   deliberately wrong echo server, for bench to catch
  *
