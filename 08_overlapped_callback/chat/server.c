@@ -102,6 +102,7 @@ struct conn {
     int pending;             /* operations in flight or queued to be posted */
     int sends;               /* of which sends */
     const char *why;         /* set once the connection is closed */
+    int joined;              /* its "joined" line went out: its "left" line will too */
     struct io_op recv_op;
     size_t rlen;             /* bytes of an incomplete packet in rbuf */
     struct conn *prev, *next; /* the list of live connections */
@@ -150,8 +151,7 @@ static struct conn *conn_new(SOCKET s, const struct sockaddr_in *peer)
  * still come, with pointers into it). */
 static void conn_free(struct conn *c, const char *why)
 {
-    if (c->why == NULL) {
-        c->why = why;
+    if (c->why == NULL && c->joined) {
         if (n_leaving == cap_leaving) {
             size_t cap = cap_leaving ? cap_leaving * 2 : 64;
             long *p = realloc(leaving, cap * sizeof *p);
@@ -163,6 +163,8 @@ static void conn_free(struct conn *c, const char *why)
         if (n_leaving < cap_leaving) /* out of memory: the line is skipped */
             leaving[n_leaving++] = c->id;
     }
+    if (c->why == NULL)
+        c->why = why;
     if (c->s != INVALID_SOCKET) {
         /* Wine 8 leaves a pending WSASend pending for ever after
          * closesocket (a client that does not read); CancelIoEx ends it.
@@ -497,6 +499,7 @@ static int accept_ready(void)
         }
         /* everyone, the newcomer included (it learns its id) */
         announce("user %ld joined from %s", c->id, c->peer);
+        c->joined = 1;
     }
     SleepEx(0, TRUE); /* the routines queued meanwhile (see 08) */
     return accepted;
