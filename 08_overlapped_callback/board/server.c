@@ -55,8 +55,8 @@
 
 #define MODEL "08_board"
 
-#define BOARD_W 8
-#define BOARD_H 8
+#define BOARD_SIDE 8         /* the homework's board: the default of -m */
+#define BOARD_MAX 100        /* -m: everyone sees everyone, so keep it a board */
 #define DEFAULT_USERS 10     /* the homework's "up to 10 clients" */
 #define MAX_USERS_LIMIT 1000
 
@@ -81,20 +81,24 @@
 struct board_options {
     struct lab_options net; /* -p -a -q, as lab.h keeps them */
     int max_users;          /* -u */
+    int w, h;               /* -m WxH */
 };
 
 static struct board_options opt;
 
 static void usage(FILE *f, const char *prog)
 {
-    fprintf(f, "usage: %s [-p PORT] [-a ADDR] [-u MAX_USERS] [-q] [-h]\n", prog);
+    fprintf(f, "usage: %s [-p PORT] [-a ADDR] [-u MAX_USERS] [-m WxH] [-q] [-h]\n", prog);
     fprintf(f, "  -p PORT       TCP port, 1..65535 (default %d, the course's)\n", PORT_NUM);
     fprintf(f, "  -a ADDR       IPv4 address to listen on (default 0.0.0.0)\n");
     fprintf(f, "  -u MAX_USERS  players at the same time, 1..%d (default %d)\n", MAX_USERS_LIMIT,
             DEFAULT_USERS);
+    fprintf(f, "  -m WxH        board size, 2..%d each way (default %dx%d)\n", BOARD_MAX,
+            BOARD_SIDE, BOARD_SIDE);
     fprintf(f, "  -q            quiet: no line per move or chat\n");
     fprintf(f, "  -h            this help\n");
-    fprintf(f, "  The board is %dx%d; every player sees every other.\n", BOARD_W, BOARD_H);
+    fprintf(f, "  Every player sees every other. Step 10's -v RANGE and -n NPCS are taken\n"
+               "  where they mean the same here: a range that covers the board, 0 NPCs.\n");
     fflush(f);
 }
 
@@ -116,6 +120,8 @@ static void parse_args(int argc, char **argv)
     memcpy(opt.net.addr, "0.0.0.0", sizeof "0.0.0.0");
     opt.net.port = PORT_NUM;
     opt.max_users = DEFAULT_USERS;
+    opt.w = opt.h = BOARD_SIDE;
+    long range = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = (i + 1 < argc) ? argv[i + 1] : NULL;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0 || strcmp(a, "/?") == 0) {
@@ -140,10 +146,35 @@ static void parse_args(int argc, char **argv)
                 bad_args(prog, "-u needs a player count 1..1000", val);
             opt.max_users = (int)v;
             i++;
+        } else if (strcmp(a, "-m") == 0) {
+            char w[8], *x;
+            long ww, hh;
+            if (val == NULL || (x = strchr(val, 'x')) == NULL || x - val >= (long)sizeof w)
+                bad_args(prog, "-m needs WIDTHxHEIGHT, each 2..100", val);
+            memcpy(w, val, (size_t)(x - val));
+            w[x - val] = '\0';
+            if (!lab_parse_num(w, 2, BOARD_MAX, &ww) || !lab_parse_num(x + 1, 2, BOARD_MAX, &hh))
+                bad_args(prog, "-m needs WIDTHxHEIGHT, each 2..100", val);
+            opt.w = (int)ww;
+            opt.h = (int)hh;
+            i++;
+        } else if (strcmp(a, "-v") == 0) {
+            /* step 10's view range: taken so that its command lines run here,
+             * but only one that covers the board (checked below) */
+            if (!lab_parse_num(val, 0, 100000, &range))
+                bad_args(prog, "-v needs a range", val);
+            i++;
+        } else if (strcmp(a, "-n") == 0) {
+            if (val == NULL || strcmp(val, "0") != 0)
+                bad_args(prog, "-n: the board has no NPCs (only -n 0)", val);
+            i++;
         } else {
             bad_args(prog, "unknown argument", a);
         }
     }
+    if (range >= 0 && (range < opt.w - 1 || range < opt.h - 1))
+        bad_args(prog, "-v: every player sees every other here; a range must cover the board",
+                 NULL);
 }
 
 /* ------------------------------------------------------------------------
@@ -174,7 +205,8 @@ struct conn {
     int x, y;
     int pending;             /* operations in flight or queued */
     int sends;               /* of which sends */
-    int close_when_sent;     /* SC_LOGIN_FAIL is on its way: close after it */
+    const char *closing;     /* set: close once what was queued has gone (see
+                              * conn_close_after_sends); nothing more is queued */
     const char *why;         /* set once closed */
     struct io_op recv_op;
     size_t rlen;
@@ -288,6 +320,18 @@ static void conn_fail(struct conn *c, const char *call, int err)
     }
 }
 
+/* Closes the connection once the packets already queued for it have gone
+ * out: the answers to what it sent before its CS_LOGOUT, its bad packet,
+ * or its SC_LOGIN_FAIL are still delivered. Nothing more is received or
+ * queued for it meanwhile; the last send's routine closes it. */
+static void conn_close_after_sends(struct conn *c, const char *why)
+{
+    if (c->sends == 0)
+        conn_free(c, why);
+    else if (c->closing == NULL)
+        c->closing = why;
+}
+
 static int conn_release(struct conn *c)
 {
     c->pending--;
@@ -384,7 +428,7 @@ static void send_packet(struct conn *c, const void *pkt)
 {
     size_t len = ((const unsigned char *)pkt)[0];
     struct io_op *op;
-    if (c->why != NULL)
+    if (c->why != NULL || c->closing != NULL)
         return;
     if (c->sends >= MAX_SENDS_BASE + 2 * opt.max_users) {
         lab_log("conn %ld: does not read: %d packets in flight, disconnecting", c->conn_id,
@@ -486,7 +530,7 @@ static void on_login(struct conn *c, const CS_LOGIN_PACKET *in)
         lab_log("conn %ld: the board is full (%d players), login refused", c->conn_id,
                 opt.max_users);
         send_packet(c, &f);
-        c->close_when_sent = 1;
+        conn_close_after_sends(c, "refused: the board is full");
         return;
     }
     slot_taken[id] = 1;
@@ -494,8 +538,8 @@ static void on_login(struct conn *c, const CS_LOGIN_PACKET *in)
     c->login_seq = ++seq;
     memcpy(c->name, in->name, NAME_SIZE);
     c->name[NAME_SIZE - 1] = '\0';
-    c->x = rand() % BOARD_W;
-    c->y = rand() % BOARD_H;
+    c->x = rand() % opt.w;
+    c->y = rand() % opt.h;
     lab_log("conn %ld: player %d \"%s\" logged in at (%d,%d)", c->conn_id, id, c->name, c->x,
             c->y);
 
@@ -531,18 +575,18 @@ static void on_move(struct conn *c, int dir, uint32_t move_time)
 {
     SC_MOVE_OBJECT_PACKET p;
     /* SOLUTION BEGIN: Move c one tile in `dir` (DIR_UP y-1, DIR_DOWN y+1, DIR_LEFT x-1,
-     * DIR_RIGHT x+1); a step off the BOARD_W x BOARD_H board, or a direction that does not
+     * DIR_RIGHT x+1); a step off the opt.w x opt.h board, or a direction that does not
      * exist, goes nowhere but is answered all the same. Then SC_MOVE_OBJECT{c, move_time}
      * (make_move) to c first, then to every other player (send_to_all). */
     /* a step off the board, or a direction that does not exist, goes
      * nowhere; it is answered all the same */
     if (dir == DIR_UP && c->y > 0)
         c->y--;
-    else if (dir == DIR_DOWN && c->y < BOARD_H - 1)
+    else if (dir == DIR_DOWN && c->y < opt.h - 1)
         c->y++;
     else if (dir == DIR_LEFT && c->x > 0)
         c->x--;
-    else if (dir == DIR_RIGHT && c->x < BOARD_W - 1)
+    else if (dir == DIR_RIGHT && c->x < opt.w - 1)
         c->x++;
     if (!opt.net.quiet)
         lab_log("conn %ld: player %d to (%d,%d)", c->conn_id, c->id, c->x, c->y);
@@ -555,8 +599,8 @@ static void on_move(struct conn *c, int dir, uint32_t move_time)
 static void on_teleport(struct conn *c)
 {
     SC_MOVE_OBJECT_PACKET p;
-    c->x = rand() % BOARD_W;
-    c->y = rand() % BOARD_H;
+    c->x = rand() % opt.w;
+    c->y = rand() % opt.h;
     make_move(&p, c, 0);
     send_packet(c, &p);
     send_to_all(&p, c);
@@ -599,7 +643,7 @@ static int on_packet(struct conn *c, const unsigned char *p)
     switch (p[1]) {
     case CS_LOGIN:
         on_login(c, (const CS_LOGIN_PACKET *)p);
-        return !c->close_when_sent;
+        return c->closing == NULL && c->why == NULL;
     case CS_MOVE: {
         const CS_MOVE_PACKET *m = (const CS_MOVE_PACKET *)p;
         on_move(c, m->direction, m->move_time);
@@ -612,7 +656,7 @@ static int on_packet(struct conn *c, const unsigned char *p)
         on_teleport(c);
         return 1;
     case CS_LOGOUT:
-        conn_free(c, "logged out");
+        conn_close_after_sends(c, "logged out");
         return 0;
     default: /* CS_ATTACK: no combat yet */
         return 1;
@@ -636,19 +680,23 @@ static void on_recv_done(struct conn *c, DWORD err, DWORD bytes)
         return;
     }
     c->rlen += bytes;
-    /* SOLUTION BEGIN: Take every whole packet out of rbuf[0..rlen). As soon as a packet's first
-     * two bytes are there, check them: a size below 2, an unknown type (cs_size 0), a size that
-     * is not cs_size(type), or anything but CS_LOGIN while c->id < 0: log why, conn_free(c,
-     * "closed after a bad packet") and return. Stop at an incomplete packet; hand each whole
-     * one to on_packet, and return when it returns 0 or c->why is set. Then move the
-     * incomplete rest to the front of rbuf (rlen shrinks) and post_later(&c->recv_op). */
+    /* SOLUTION BEGIN: Take every whole packet out of rbuf[0..rlen). Check each as soon as
+     * its bytes are there: a size below 2 (the first byte), an unknown type (cs_size 0), a
+     * size that is not cs_size(type), or anything but CS_LOGIN while c->id < 0 (the first
+     * two): log why, conn_close_after_sends(c, "closed after a bad packet") (what the
+     * packets before it caused still goes out) and return. Stop at an incomplete packet;
+     * hand each whole one to on_packet, and return when it returns 0 or c->why is set. Then
+     * move the incomplete rest to the front of rbuf (rlen shrinks) and
+     * post_later(&c->recv_op). */
     size_t off = 0;
-    while (c->rlen - off >= 2) {
+    while (c->rlen - off >= 1) {
         const unsigned char *p = c->rbuf + off;
-        size_t want = cs_size(p[1]);
+        size_t want = c->rlen - off >= 2 ? cs_size(p[1]) : 0;
         const char *bad = NULL;
-        if (p[0] < 2)
+        if (p[0] < 2) /* known from the first byte: no need to wait for the type */
             bad = "size below 2";
+        else if (c->rlen - off < 2)
+            break;
         else if (want == 0)
             bad = "unknown type";
         else if (p[0] != want)
@@ -657,8 +705,8 @@ static void on_recv_done(struct conn *c, DWORD err, DWORD bytes)
             bad = "a packet before CS_LOGIN";
         if (bad != NULL) {
             lab_log("conn %ld: bad packet (size %u, type %u): %s, disconnecting", c->conn_id,
-                    (unsigned)p[0], (unsigned)p[1], bad);
-            conn_free(c, "closed after a bad packet");
+                    (unsigned)p[0], c->rlen - off >= 2 ? (unsigned)p[1] : 0u, bad);
+            conn_close_after_sends(c, "closed after a bad packet");
             return;
         }
         if (c->rlen - off < want)
@@ -688,8 +736,8 @@ static void on_send_done(struct io_op *op, DWORD err, DWORD bytes)
         lab_log("conn %ld: a send completed with %lu of %lu bytes", c->conn_id, bytes,
                 (unsigned long)len);
         conn_free(c, "closed after a short send");
-    } else if (c->close_when_sent && c->sends == 0) {
-        conn_free(c, "refused: the board is full");
+    } else if (c->closing != NULL && c->sends == 0) {
+        conn_free(c, c->closing);
     }
 }
 
@@ -801,7 +849,7 @@ int main(int argc, char **argv)
     if (WSAEventSelect(listener, accept_event, FD_ACCEPT) == SOCKET_ERROR)
         lab_fatal("WSAEventSelect", WSAGetLastError());
     lab_on_stop(NULL);
-    lab_log("%s: %dx%d board, up to %d players", MODEL, BOARD_W, BOARD_H, opt.max_users);
+    lab_log("%s: %dx%d board, up to %d players", MODEL, opt.w, opt.h, opt.max_users);
     lab_ready(&opt.net, MODEL);
 
     waits[0] = lab_stop_event;
