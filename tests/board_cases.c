@@ -846,7 +846,8 @@ const struct test_case hw3_cases[] = {
  * --------------------------------------------------------------------- */
 
 static const char *const board_bad_args[] = {"-p 0", "-p abc", "-a not.an.ip", "-u 0",
-                                             "-u x", "-x"};
+                                             "-u x", "-x", "-m 10", "-m 1x5", "-m 8x",
+                                             "-v 3", "-n 5"};
 #define N_BOARD_BAD (sizeof board_bad_args / sizeof board_bad_args[0])
 
 static enum result case_args(struct ctx *c)

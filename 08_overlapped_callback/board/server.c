@@ -147,13 +147,16 @@ static void parse_args(int argc, char **argv)
             opt.max_users = (int)v;
             i++;
         } else if (strcmp(a, "-m") == 0) {
-            char w[8], *x;
-            long ww, hh;
-            if (val == NULL || (x = strchr(val, 'x')) == NULL || x - val >= (long)sizeof w)
-                bad_args(prog, "-m needs WIDTHxHEIGHT, each 2..100", val);
-            memcpy(w, val, (size_t)(x - val));
-            w[x - val] = '\0';
-            if (!lab_parse_num(w, 2, BOARD_MAX, &ww) || !lab_parse_num(x + 1, 2, BOARD_MAX, &hh))
+            const char *x = val != NULL ? strchr(val, 'x') : NULL;
+            char w[8];
+            long ww = 0, hh = 0;
+            int ok = x != NULL && (size_t)(x - val) < sizeof w;
+            if (ok) {
+                memcpy(w, val, (size_t)(x - val));
+                w[x - val] = '\0';
+                ok = lab_parse_num(w, 2, BOARD_MAX, &ww) && lab_parse_num(x + 1, 2, BOARD_MAX, &hh);
+            }
+            if (!ok)
                 bad_args(prog, "-m needs WIDTHxHEIGHT, each 2..100", val);
             opt.w = (int)ww;
             opt.h = (int)hh;
