@@ -98,9 +98,10 @@ LAB_COPIES += 08_overlapped_callback/chat/lab.h 08_overlapped_callback/board/lab
 PROTO_COPIES := 08_overlapped_callback/board/protocol.h
 check-lab:
 	@for f in $(LAB_COPIES); do cmp -s tools/lab.h $$f || { echo "$$f differs from tools/lab.h (run make sync-lab)"; exit 1; }; done
-	@for f in $(PROTO_COPIES); do cmp -s 10_game_server/protocol.h $$f || { echo "$$f differs from 10_game_server/protocol.h"; exit 1; }; done
+	@for f in $(PROTO_COPIES); do cmp -s 10_game_server/protocol.h $$f || { echo "$$f differs from 10_game_server/protocol.h (run make sync-lab)"; exit 1; }; done
 sync-lab:
 	@for f in $(LAB_COPIES); do cp tools/lab.h $$f; done
+	@for f in $(PROTO_COPIES); do cp 10_game_server/protocol.h $$f; done
 
 test: all check-lab handouts
 	@$(RUN) $(BUILD)/run_tests.exe
