@@ -26,6 +26,10 @@ STEPS   := 01_blocking 02_thread_per_client 03_nonblocking 04_select 05_wsaasync
 # Steps not written yet are skipped, so the tree builds at every commit.
 PRESENT := $(foreach s,$(STEPS),$(if $(wildcard $(s)/*.c),$(s)))
 PROGS   := $(PRESENT) client run_tests handout_tool
+# The course's own programs beside step 08 (08_overlapped_callback/chat/ and
+# board/): built from their subfolders by the explicit rules further down.
+COURSE  := 08_chat 08_board
+PROGS   += $(COURSE)
 
 .PHONY: default all test compare handout handouts clean toolchain check-lab sync-lab diffs $(PROGS)
 default: all compare
@@ -33,6 +37,7 @@ all: $(PROGS)
 
 $(foreach p,$(PRESENT) client,$(eval $(p): $(BUILD)/$(p).exe))
 run_tests: $(BUILD)/run_tests.exe
+$(foreach p,$(COURSE),$(eval $(p): $(BUILD)/$(p).exe))
 handout_tool: $(BUILD)/handout.exe
 
 # the game client and the stress test speak step 10's protocol.h, and so
@@ -49,6 +54,14 @@ $(BUILD)/%.exe: $$(wildcard $$*/*.c $$*/*.h) | toolchain
 	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^) $(LDLIBS)
 
 $(BUILD)/run_tests.exe: $(wildcard tests/*.c tests/*.h) | toolchain
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^) $(LDLIBS)
+
+$(BUILD)/08_chat.exe: $(wildcard 08_overlapped_callback/chat/*.c 08_overlapped_callback/chat/*.h) | toolchain
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^) $(LDLIBS)
+
+$(BUILD)/08_board.exe: $(wildcard 08_overlapped_callback/board/*.c 08_overlapped_callback/board/*.h) | toolchain
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^) $(LDLIBS)
 
@@ -90,13 +103,18 @@ $(HANDOUT_EXES): $(OUT)/%.exe: $$(wildcard $$*/*.c $$*/*.h) $(BUILD)/handout.exe
 
 # Every step folder carries a byte-for-byte copy of tools/lab.h.
 LAB_COPIES := $(foreach s,$(filter-out 10_game_server,$(PRESENT)),$(s)/lab.h)
+LAB_COPIES += 08_overlapped_callback/chat/lab.h 08_overlapped_callback/board/lab.h
+# The board of homework #3 carries its own copy of step 10's protocol.h.
+PROTO_COPIES := 08_overlapped_callback/board/protocol.h
 # 10_game_server/common.c is no copy but shares functions with lab.h: the
 # ones both define must have the same body (stepdiff --shared).
 check-lab: $(BUILD)/stepdiff.exe
 	@for f in $(LAB_COPIES); do cmp -s tools/lab.h $$f || { echo "$$f differs from tools/lab.h (run make sync-lab)"; exit 1; }; done
 	@$(RUN) $(BUILD)/stepdiff.exe --shared tools/lab.h 10_game_server/common.c
+	@for f in $(PROTO_COPIES); do cmp -s 10_game_server/protocol.h $$f || { echo "$$f differs from 10_game_server/protocol.h (run make sync-lab)"; exit 1; }; done
 sync-lab:
 	@for f in $(LAB_COPIES); do cp tools/lab.h $$f; done
+	@for f in $(PROTO_COPIES); do cp 10_game_server/protocol.h $$f; done
 
 test: all check-lab handouts diffs
 	@$(RUN) $(BUILD)/run_tests.exe

@@ -15,6 +15,8 @@ struct mode {
 
 static const struct mode modes[] = {
     {"bench", bench_main, "load generator: connections, msgs/s, latency, errors"},
+    {"buffers", buffers_main, "the socket chapter's experiments: TCP and UDP buffers, connect"},
+    {"chat", chat_main, "console client of the chat server (08_chat)"},
     {"compare", compare_main, "every echo step under the same load, side by side"},
     {"game", game_main, "console game client for 10_game_server"},
     {"stress", stress_main, "the course's stress test for 10_game_server"},

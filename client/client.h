@@ -32,5 +32,7 @@ int bench_main(int argc, char **argv);   /* bench.c */
 int compare_main(int argc, char **argv); /* compare.c */
 int stress_main(int argc, char **argv);  /* stress.c */
 int game_main(int argc, char **argv);    /* game.c */
+int chat_main(int argc, char **argv);    /* chat.c */
+int buffers_main(int argc, char **argv); /* buffers.c */
 
 #endif

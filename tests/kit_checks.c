@@ -58,6 +58,29 @@ static void compare_pair(const char *en, const char *ko, const char *label, char
                  b);
 }
 
+/* The programs in a step's subfolders (08_overlapped_callback/chat, board):
+ * their README pairs too. */
+static void compare_subfolders(const char *root, const char *step, char *bad, size_t badsz,
+                               int *pairs)
+{
+    char pattern[MAX_PATH * 2], en[MAX_PATH * 2], ko[MAX_PATH * 2], label[MAX_PATH];
+    WIN32_FIND_DATAA fd;
+    HANDLE f;
+    snprintf(pattern, sizeof pattern, "%s\\%s\\*", root, step);
+    f = FindFirstFileA(pattern, &fd);
+    if (f == INVALID_HANDLE_VALUE)
+        return;
+    do {
+        if (!(fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) || fd.cFileName[0] == '.')
+            continue;
+        snprintf(en, sizeof en, "%s\\%s\\%s\\README.md", root, step, fd.cFileName);
+        snprintf(ko, sizeof ko, "%s\\%s\\%s\\README.ko.md", root, step, fd.cFileName);
+        snprintf(label, sizeof label, "%s/%s", step, fd.cFileName);
+        compare_pair(en, ko, label, bad, badsz, pairs);
+    } while (FindNextFileA(f, &fd));
+    FindClose(f);
+}
+
 void check_readme_pairs(report_fn report, int verbose)
 {
     char root[MAX_PATH], pattern[MAX_PATH * 2], en[MAX_PATH * 2], ko[MAX_PATH * 2], bad[WHY_SIZE] = "";
@@ -81,6 +104,7 @@ void check_readme_pairs(report_fn report, int verbose)
             snprintf(en, sizeof en, "%s\\%s\\README.md", root, n);
             snprintf(ko, sizeof ko, "%s\\%s\\README.ko.md", root, n);
             compare_pair(en, ko, n, bad, sizeof bad, &pairs);
+            compare_subfolders(root, n, bad, sizeof bad, &pairs);
         } while (FindNextFileA(f, &fd));
         FindClose(f);
     }

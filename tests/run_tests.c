@@ -25,7 +25,8 @@
  * Build: `make run_tests` (or `nmake /f Makefile.nmake run_tests`); by hand,
  * from the repository root (SRCS: tests/run_tests.c tests/proc.c tests/net.c
  * tests/echo_cases.c tests/model_cases.c tests/client_cases.c
- * tests/game_cases.c tests/bad_server.c; game_cases.c includes
+ * tests/game_cases.c tests/chat_cases.c tests/board_cases.c tests/bad_server.c
+ * tests/kit_checks.c; game_cases.c and board_cases.c include
  * 10_game_server/protocol.h):
  *   x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -O2 -DWIN32_LEAN_AND_MEAN
  *       -D_WIN32_WINNT=0x0601 -o build/run_tests.exe SRCS -lws2_32 -lmswsock
@@ -55,10 +56,35 @@ static const struct step steps[] = {
     {"09_iocp", 1000, 0, 0, echo_cases_multi, model_cases_09},
     /* the game server: its own protocol, its own cases */
     {"10_game_server", CAP_GAME_SERVER, 0, 0, game_cases, game_abuse_cases},
+    /* the course's own programs beside step 08 (08_overlapped_callback/chat/) */
+    {"08_chat", 100, 0, 0, chat_cases, NULL},
+    {"08_board", CAP_GAME_SERVER, 0, 0, hw3_cases, board_cases},
+    /* a grading profile: homework #3's cases only, for --only hw3 --exe
+     * student.exe; its program is 08_board (see profiles below) */
+    {"hw3", CAP_GAME_SERVER, 0, 0, hw3_cases, NULL},
     /* not a server: build/client.exe, against servers of the steps above */
     {"client", CAP_NOT_A_SERVER, 0, 0, client_cases, NULL},
 };
 #define N_STEPS (sizeof steps / sizeof steps[0])
+
+/* Grading profiles: rows of `steps` that run a subset of another step's
+ * cases against that step's program. They run only when asked for with
+ * --only (a full run has the full step already). */
+static const struct {
+    const char *profile, *exe;
+} profiles[] = {
+    {"hw3", "08_board"},
+};
+
+/* The program a step's row runs by default (build/NAME.exe), or NULL
+ * when the row is not a profile. */
+static const char *profile_exe(const struct step *st)
+{
+    for (size_t i = 0; i < sizeof profiles / sizeof profiles[0]; i++)
+        if (strcmp(st->name, profiles[i].profile) == 0)
+            return profiles[i].exe;
+    return NULL;
+}
 
 /* ------------------------------------------------------------------------
  * Results
@@ -436,7 +462,8 @@ static void check_lab_copies(void)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: run_tests.exe [--only STEP] [--exe PATH] [--list] [-v] [-h]\n"
-               "  --only STEP  run one step: 04_select, or just 04; `client` for client.exe\n"
+               "  --only STEP  run one step: 04_select, or just 04; `client` for client.exe;\n"
+               "               `hw3` for homework #3 (the board, against 08_board.exe)\n"
                "  --exe PATH   run that step's cases against PATH instead of build/STEP.exe\n"
                "               (grading a student's server); needs --only\n"
                "  --list       list the steps, their cases and which executables are present\n"
@@ -460,7 +487,7 @@ static const struct step *find_step(const char *name)
 
 static void exe_of(const struct step *st, char *buf, size_t bufsz)
 {
-    exe_path(st->name, buf, bufsz);
+    exe_path(profile_exe(st) != NULL ? profile_exe(st) : st->name, buf, bufsz);
 }
 
 static void list_steps(void)
@@ -473,6 +500,10 @@ static void list_steps(void)
         if (steps[i].capacity == CAP_NOT_A_SERVER)
             printf("%s: %s (client.exe, against the servers of the steps)\n  cases:",
                    steps[i].name, file_exists(exe) ? "built" : "not built");
+        else if (profile_exe(&steps[i]) != NULL)
+            printf("%s: %s (a grading profile of %s: with --only, and --exe to grade)\n  cases:",
+                   steps[i].name, file_exists(exe) ? "built" : "not built",
+                   profile_exe(&steps[i]));
         else if (steps[i].capacity == CAP_GAME_SERVER)
             printf("%s: %s (the game server, protocol.h)\n  cases:", steps[i].name,
                    file_exists(exe) ? "built" : "not built");
@@ -577,6 +608,8 @@ int main(int argc, char **argv)
         char exe[MAX_PATH * 2];
         if (only != NULL && st != find_step(only))
             continue;
+        if (only == NULL && profile_exe(st) != NULL)
+            continue; /* a grading profile: with --only */
         if (exe_arg != NULL)
             snprintf(exe, sizeof exe, "%s", exe_arg);
         else

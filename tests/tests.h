@@ -29,6 +29,9 @@
  *                   (10_game_server/protocol.h), views, bad packets, a full
  *                   server, a slow reader, many players, NPCs, and
  *                   client.exe's game and stress modes against it
+ *   chat_cases.c    08_chat, the n:1 chat server beside step 08
+ *   board_cases.c   08_board, homework #3's 8x8 board: the hw3 cases (also
+ *                   the grading profile `--only hw3`) and the reference's own
  *   bad_server.c    the helper mode `run_tests.exe --bad-server MODE ...`: a
  *                   deliberately wrong echo server, for bench to catch
  *
@@ -105,6 +108,9 @@ extern const struct test_case model_cases_09[];
 extern const struct test_case client_cases[]; /* the pseudo-step `client` (client_cases.c) */
 extern const struct test_case game_cases[];   /* 10 (game_cases.c) */
 extern const struct test_case game_abuse_cases[]; /* 10: misbehaving clients (game_abuse_cases.c) */
+extern const struct test_case chat_cases[];   /* 08_chat (chat_cases.c) */
+extern const struct test_case hw3_cases[];    /* homework #3, the board (board_cases.c) */
+extern const struct test_case board_cases[];  /* 08_board's own, after hw3_cases */
 
 /* Sets c->why and returns RES_FAIL (or RES_SKIP): `return fail(c, ...)`. */
 enum result fail(struct ctx *c, const char *fmt, ...);
