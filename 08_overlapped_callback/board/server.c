@@ -97,8 +97,9 @@ static void usage(FILE *f, const char *prog)
             BOARD_SIDE, BOARD_SIDE);
     fprintf(f, "  -q            quiet: no line per move or chat\n");
     fprintf(f, "  -h            this help\n");
-    fprintf(f, "  Every player sees every other. Step 10's -v RANGE and -n NPCS are taken\n"
-               "  where they mean the same here: a range that covers the board, 0 NPCs.\n");
+    fprintf(f, "  Every player sees every other. Step 10's -v RANGE, -n NPCS and -r MOVES are\n"
+               "  taken where they mean the same here: a range that covers the board, 0 NPCs,\n"
+               "  0 (no rate limit).\n");
     fflush(f);
 }
 
@@ -170,6 +171,12 @@ static void parse_args(int argc, char **argv)
         } else if (strcmp(a, "-n") == 0) {
             if (val == NULL || strcmp(val, "0") != 0)
                 bad_args(prog, "-n: the board has no NPCs (only -n 0)", val);
+            i++;
+        } else if (strcmp(a, "-r") == 0) {
+            /* step 10's rate limit, taken as "-r 0" (none), which is what
+             * the board does: its cases flood chat to fill a slow reader */
+            if (val == NULL || strcmp(val, "0") != 0)
+                bad_args(prog, "-r: the board has no rate limits (only -r 0)", val);
             i++;
         } else {
             bad_args(prog, "unknown argument", a);
