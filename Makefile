@@ -9,6 +9,10 @@
 #   make compare      run the comparison (client.exe compare; results in build/)
 #   make handout STEP=04_select   the step as an assignment, in build/handouts/
 #   make handouts     every step's handout, each compiled: they must all build
+#   make check        the house checks (tools/check_tree.c): ASCII, LF and
+#                     width of the sources, the lab.h copies, every step
+#                     folder built alone with its header's mingw-w64 line
+#   make check-msvc   the same with the header's cl line (tools/msvc-kit.sh)
 #   make clean
 #
 # Missing tools are installed by tools/setup.sh (Debian/Ubuntu), called from
@@ -78,10 +82,25 @@ $(HANDOUT_EXES): $(OUT)/%.exe: $$(wildcard %/*.c %/*.h) $(BUILD)/handout.exe | t
 	@$(RUN) $(BUILD)/handout.exe $* $(OUT)
 	$(CC) $(CFLAGS) -o $@ $(OUT)/$*/*.c $(LDLIBS)
 
-# Every step folder carries a byte-for-byte copy of tools/lab.h.
+# The house checks: a program of this machine (not a Windows one: it runs
+# the compilers), built with the host's C compiler; on Windows (MSYS2) that
+# is the mingw-w64 gcc. It prints "file:line: what" for each problem.
+HOSTCC  := $(if $(filter MINGW% MSYS%,$(shell uname -s)),$(CC),cc)
+CHECK   := $(BUILD)/check_tree
+.PHONY: check check-msvc
+$(CHECK): tools/check_tree.c
+	@mkdir -p $(BUILD)
+	$(HOSTCC) -std=c11 -O2 -Wall -Wextra -Werror -o $@ $<
+check: $(CHECK) | toolchain
+	@$(CHECK) --cc gcc
+check-msvc: $(CHECK)
+	@$(CHECK) --cc cl --wrap "$(CURDIR)/tools/msvc-kit.sh"
+
+# Every step folder carries a byte-for-byte copy of tools/lab.h: check-lab
+# compares them (check_tree --lab-only, the one implementation of that).
 LAB_COPIES := $(foreach s,$(filter-out 10_game_server,$(PRESENT)),$(s)/lab.h)
-check-lab:
-	@for f in $(LAB_COPIES); do cmp -s tools/lab.h $$f || { echo "$$f differs from tools/lab.h (run make sync-lab)"; exit 1; }; done
+check-lab: $(CHECK)
+	@$(CHECK) --lab-only
 sync-lab:
 	@for f in $(LAB_COPIES); do cp tools/lab.h $$f; done
 

@@ -352,10 +352,10 @@ static void run_step(const struct step *st, const char *exe)
 }
 
 /* ------------------------------------------------------------------------
- * lab.h copies: every step folder's copy (NN_name/lab.h) equals tools/lab.h
+ * Files (the lab.h copies are checked by tools/check_tree.c: make check-lab)
  * --------------------------------------------------------------------- */
 
-/* (tests.h) Also the compare case's result files. */
+/* (tests.h) The compare case's result files, the kit checks' docs. */
 char *read_whole(const char *path, size_t *len)
 {
     HANDLE h = CreateFileA(path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, 0, NULL);
@@ -378,55 +378,6 @@ char *read_whole(const char *path, size_t *len)
         *len = (size_t)got;
     }
     return data;
-}
-
-static void check_lab_copies(void)
-{
-    char root[MAX_PATH], path[MAX_PATH * 2], bad[WHY_SIZE] = "";
-    char *canon;
-    size_t canon_len = 0;
-    int copies = 0;
-    WIN32_FIND_DATAA fd;
-    HANDLE f;
-    if (!repo_root(root, sizeof root))
-        return;
-    snprintf(path, sizeof path, "%s\\tools\\lab.h", root);
-    canon = read_whole(path, &canon_len);
-    if (canon == NULL)
-        return; /* a handed-out folder: nothing to compare with */
-    snprintf(path, sizeof path, "%s\\*", root);
-    f = FindFirstFileA(path, &fd);
-    if (f != INVALID_HANDLE_VALUE) {
-        do {
-            const char *n = fd.cFileName;
-            char *copy;
-            size_t len = 0;
-            if (!(fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) ||
-                !isdigit((unsigned char)n[0]) || !isdigit((unsigned char)n[1]) || n[2] != '_')
-                continue;
-            snprintf(path, sizeof path, "%s\\%s\\lab.h", root, n);
-            if (!file_exists(path))
-                continue;
-            copies++;
-            copy = read_whole(path, &len);
-            if (copy == NULL || len != canon_len || memcmp(copy, canon, len) != 0) {
-                size_t used = strlen(bad);
-                snprintf(bad + used, sizeof bad - used, "%s%s/lab.h", used ? ", " : "", n);
-            }
-            free(copy);
-        } while (FindNextFileA(f, &fd));
-        FindClose(f);
-    }
-    free(canon);
-    if (bad[0]) {
-        char why[WHY_SIZE + 64];
-        snprintf(why, sizeof why, "%s differ(s) from tools/lab.h (make sync-lab)", bad);
-        report("lab.h", "copies", RES_FAIL, why);
-    } else {
-        report("lab.h", "copies", RES_PASS, NULL);
-    }
-    if (verbose)
-        printf("  lab.h copies: %d compared\n", copies);
 }
 
 /* ------------------------------------------------------------------------
@@ -495,8 +446,8 @@ static void list_steps(void)
         }
         printf("\n");
     }
-    printf("lab.h copies (without --exe, when tools/lab.h is there)\n");
-    printf("docs readme-pairs, handout NN_name (full runs in the repository; handouts after make handouts)\n");
+    printf("docs readme-pairs, handout NN_name (full runs in the repository;\n"
+           "  handouts after make handouts)\n");
 }
 
 int main(int argc, char **argv)
@@ -588,8 +539,6 @@ int main(int argc, char **argv)
         }
         run_step(st, exe);
     }
-    if (exe_arg == NULL)
-        check_lab_copies();
     if (exe_arg == NULL && only == NULL) { /* the teaching kit (kit_checks.c) */
         check_readme_pairs(report, verbose);
         check_handouts(report, verbose);

@@ -13,7 +13,8 @@
  *
  * Files:
  *   run_tests.c     command line, the table of steps, running cases with a
- *                   deadline, the result lines, the lab.h copies check
+ *                   deadline, the result lines (the lab.h copies are checked
+ *                   by tools/check_tree.c: make check-lab, make check)
  *   proc.c          child processes: start with captured output, wait for a
  *                   line, stop (Ctrl+C / Ctrl+Break through a helper, or
  *                   TerminateProcess), the emergency kill of everything
