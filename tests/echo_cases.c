@@ -10,8 +10,7 @@
  * Every case closes what it opened: step 01 serves one client at a time,
  * and a socket left open by one case would make the next one wait.
  *
- * The helpers not marked static are shared with the other case files
- * (declared in tests.h, "Helpers the case files share").
+ * The helpers the case files share are in helpers.c.
  */
 #include "tests.h"
 
@@ -22,124 +21,6 @@
 static unsigned short port_of(const struct ctx *c)
 {
     return c->srv->port;
-}
-
-/* Nothing more may arrive after the echo: a server that sends extra bytes
- * (or the same data twice) fails here. */
-int expect_silence(SOCKET s, DWORD ms, char *why, size_t whysz)
-{
-    char b[256];
-    size_t got = 0;
-    int err;
-    enum net_status r = net_recv_some(s, b, sizeof b, ms, &got, &err);
-    if (r == NET_OK && got > 0) {
-        snprintf(why, whysz, "%llu unexpected extra bytes after the echo",
-                 (unsigned long long)got);
-        return 0;
-    }
-    return 1;
-}
-
-/* Reads `len` bytes and checks them against the stream `r` generates. */
-int recv_verify(SOCKET s, struct prng *r, size_t len, DWORD ms, char *why, size_t whysz)
-{
-    unsigned char *got = (unsigned char *)malloc(65536), *want = (unsigned char *)malloc(65536);
-    size_t off = 0;
-    int ok = 0;
-    if (got == NULL || want == NULL) {
-        snprintf(why, whysz, "out of memory");
-        goto out;
-    }
-    while (off < len) {
-        size_t n = 0, piece = len - off < 65536 ? len - off : 65536;
-        int err;
-        char st[64];
-        enum net_status res = net_recv_some(s, got, piece, ms, &n, &err);
-        if (res != NET_OK) {
-            snprintf(why, whysz, "got %llu of %llu bytes back: %s", (unsigned long long)off,
-                     (unsigned long long)len, net_status_text(res, err, st, sizeof st));
-            goto out;
-        }
-        prng_fill(r, want, n);
-        if (memcmp(got, want, n) != 0) {
-            size_t i = 0;
-            while (got[i] == want[i])
-                i++;
-            snprintf(why, whysz, "byte %llu of %llu differs (sent 0x%02x, got 0x%02x)",
-                     (unsigned long long)(off + i), (unsigned long long)len, (unsigned)want[i],
-                     (unsigned)got[i]);
-            goto out;
-        }
-        off += n;
-    }
-    ok = 1;
-out:
-    free(got);
-    free(want);
-    return ok;
-}
-
-/* A thread that writes `len` bytes of a prng stream, in pieces of random
- * sizes, while the case's own thread reads (struct writer: tests.h). */
-static DWORD WINAPI writer_main(LPVOID arg)
-{
-    struct writer *w = (struct writer *)arg;
-    struct prng data, sizes;
-    unsigned char *buf = (unsigned char *)malloc(65536);
-    size_t off = 0;
-    w->st = NET_OK;
-    if (buf == NULL) {
-        w->st = NET_ERROR;
-        return 0;
-    }
-    prng_seed(&data, w->seed);
-    prng_seed(&sizes, w->seed ^ 0x5a5a5a5au);
-    while (off < w->len) {
-        size_t piece = 1 + prng_next(&sizes) % 65536, sent = 0;
-        if (piece > w->len - off)
-            piece = w->len - off;
-        prng_fill(&data, buf, piece);
-        w->st = net_send_all(w->s, buf, piece, w->idle_ms, &sent, &w->err);
-        off += sent;
-        InterlockedExchange(&w->sent, (LONG)off);
-        if (w->st != NET_OK)
-            break;
-    }
-    free(buf);
-    return 0;
-}
-
-HANDLE writer_start(struct writer *w, SOCKET s, size_t len, uint32_t seed)
-{
-    memset(w, 0, sizeof *w);
-    w->s = s;
-    w->len = len;
-    w->seed = seed;
-    w->idle_ms = NET_TIMEOUT_MS;
-    return CreateThread(NULL, 0, writer_main, w, 0, NULL);
-}
-
-/* Ends the writer: when the reader failed, shutting the socket down makes
- * the writer's next send fail at once instead of after its timeout. */
-int writer_join(HANDLE t, SOCKET s, int reader_failed, char *why, size_t whysz,
-                const struct writer *w)
-{
-    char st[64];
-    if (reader_failed)
-        shutdown(s, SD_BOTH);
-    if (WaitForSingleObject(t, 2 * NET_TIMEOUT_MS + 5000) != WAIT_OBJECT_0) {
-        CloseHandle(t);
-        if (!reader_failed)
-            snprintf(why, whysz, "the writing thread did not finish");
-        return 0; /* the deadline of the case will deal with it */
-    }
-    CloseHandle(t);
-    if (!reader_failed && w->st != NET_OK) {
-        snprintf(why, whysz, "sending: %llu of %llu bytes sent: %s", (unsigned long long)w->sent,
-                 (unsigned long long)w->len, net_status_text(w->st, w->err, st, sizeof st));
-        return 0;
-    }
-    return !reader_failed;
 }
 
 /* ------------------------------------------------------------------------
@@ -560,63 +441,6 @@ static enum result case_cycles(struct ctx *c)
 
 #define BATCH 50
 
-int echo_msg(SOCKET s, const char *fmt, int i, char *why, size_t whysz)
-{
-    char msg[48];
-    int n = snprintf(msg, sizeof msg, fmt, i);
-    return net_echo(s, msg, (size_t)n, NET_TIMEOUT_MS, why, whysz);
-}
-
-/* Sends each of `n` sockets its message, then reads every echo back: all
- * connections are in flight at once. */
-int round_trip_all(SOCKET *s, int n, const char *fmt, char *why, size_t whysz)
-{
-    char msg[48], back[48], st[64];
-    for (int i = 0; i < n; i++) {
-        size_t sent = 0;
-        int err = 0;
-        int len = snprintf(msg, sizeof msg, fmt, i);
-        enum net_status r = net_send_all(s[i], msg, (size_t)len, NET_TIMEOUT_MS, &sent, &err);
-        if (r != NET_OK) {
-            snprintf(why, whysz, "client %d: send: %s", i + 1,
-                     net_status_text(r, err, st, sizeof st));
-            return 0;
-        }
-    }
-    for (int i = 0; i < n; i++) {
-        size_t got = 0;
-        int err = 0;
-        int len = snprintf(msg, sizeof msg, fmt, i);
-        enum net_status r = net_recv_exact(s[i], back, (size_t)len, NET_TIMEOUT_MS, &got, &err);
-        if (r != NET_OK) {
-            snprintf(why, whysz, "client %d: got %llu of %d bytes back: %s", i + 1,
-                     (unsigned long long)got, len, net_status_text(r, err, st, sizeof st));
-            return 0;
-        }
-        if (memcmp(back, msg, (size_t)len) != 0) {
-            snprintf(why, whysz, "client %d got another client's data or garbage", i + 1);
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/* 04's "FD_SETSIZE is N: at most N-1 clients", printed after its ready
- * line (tests.h). */
-int fd_setsize_capacity(struct proc *srv, int dflt)
-{
-    char line[256], *end;
-    const char *at;
-    long v;
-    if (proc_wait_line(srv, OUT_STREAM, "FD_SETSIZE is ", 0, 1000, line, sizeof line) != 1)
-        return dflt;
-    at = strstr(line, "FD_SETSIZE is ") + 14;
-    v = strtol(at, &end, 10);
-    if (end == at || v < 2 || v > 1000000)
-        return dflt;
-    return (int)(v - 1);
-}
-
 static enum result case_capacity(struct ctx *c)
 {
     char why[WHY_SIZE];
@@ -781,20 +605,6 @@ done:
     return out;
 }
 
-int contains_nocase(const char *hay, const char *needle)
-{
-    size_t n = strlen(needle);
-    for (; *hay; hay++) {
-        size_t i = 0;
-        while (i < n && hay[i] &&
-               tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
-            i++;
-        if (i == n)
-            return 1;
-    }
-    return 0;
-}
-
 static const char *const bad_args[] = {"-p 0", "-p 70000", "-p abc", "-p", "-x", "-a not.an.ip"};
 #define N_BAD_ARGS (sizeof bad_args / sizeof bad_args[0])
 
@@ -860,83 +670,6 @@ static enum result case_help(struct ctx *c)
     free(out);
     proc_stop(&p);
     return res;
-}
-
-/* (tests.h) Starts `exe PRE-p PORT -a 127.0.0.1 -q` on a port held by a
- * listening socket of ours: exit status 1, one stderr line "bind failed:
- * WSA <number>...", no ready line. */
-int port_in_use_check(const char *exe, const char *pre, char *why, size_t whysz)
-{
-    char args[128], line[256], tail[WHY_SIZE / 2];
-    struct sockaddr_in sa;
-    struct proc p;
-    int ok = 0;
-    unsigned short port = 0;
-    SOCKET l = INVALID_SOCKET;
-    const char *at = NULL;
-    char *err;
-    size_t nlines = 0;
-    /* hold a listening socket on a port of our own */
-    for (int attempt = 0; attempt < 5 && l == INVALID_SOCKET; attempt++) {
-        port = net_free_port();
-        l = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
-        if (l == INVALID_SOCKET) {
-            snprintf(why, whysz, "socket failed: WSA %d", WSAGetLastError());
-            return 0;
-        }
-        memset(&sa, 0, sizeof sa);
-        sa.sin_family = AF_INET;
-        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        sa.sin_port = htons(port);
-        if (bind(l, (struct sockaddr *)&sa, (int)sizeof sa) == SOCKET_ERROR ||
-            listen(l, 4) == SOCKET_ERROR) {
-            closesocket(l);
-            l = INVALID_SOCKET;
-        }
-    }
-    if (l == INVALID_SOCKET) {
-        snprintf(why, whysz, "could not hold a port for the test");
-        return 0;
-    }
-    snprintf(args, sizeof args, "%s-p %u -a 127.0.0.1 -q", pre, (unsigned)port);
-    if (!proc_start(&p, exe, args, why, whysz)) {
-        closesocket(l);
-        return 0;
-    }
-    if (!proc_wait(&p, 10000)) {
-        proc_stop(&p);
-        closesocket(l);
-        snprintf(why, whysz, "still running 10 s after starting on a port in use");
-        return 0;
-    }
-    closesocket(l);
-    proc_drain(&p, 2000);
-    proc_tail(&p, ERR_STREAM, tail, sizeof tail);
-    err = proc_text(&p, ERR_STREAM);
-    if (err != NULL)
-        for (const char *q = err; *q; q++) /* non-empty lines */
-            if (*q != '\n' && *q != '\r' && (q == err || q[-1] == '\n'))
-                nlines++;
-    if (p.exit_code != 1) {
-        snprintf(why, whysz, "exit status %lu (expected 1); stderr: %s",
-                 (unsigned long)p.exit_code, tail[0] ? tail : "(empty)");
-    } else if (!proc_find_line(&p, ERR_STREAM, "bind failed: WSA ", 0, line, sizeof line) ||
-               (at = strstr(line, "bind failed: WSA ")) == NULL ||
-               !isdigit((unsigned char)at[17])) {
-        snprintf(why, whysz, "no line \"bind failed: WSA <number>: <text>\" on "
-                             "stderr; stderr: %s",
-                 tail[0] ? tail : "(empty)");
-    } else if (nlines != 1) {
-        snprintf(why, whysz, "%llu lines on stderr, expected one; stderr: %s",
-                 (unsigned long long)nlines, tail);
-    } else if (proc_find_line(&p, OUT_STREAM, "listening on", 0, NULL, 0)) {
-        snprintf(why, whysz, "printed its ready line although bind failed");
-    } else {
-        ok = 1;
-    }
-    free(err);
-    proc_stop(&p);
-    return ok;
 }
 
 static enum result case_port_in_use(struct ctx *c)
@@ -1093,11 +826,13 @@ static enum result case_ctrl_c_stalled(struct ctx *c)
 }
 
 /* ------------------------------------------------------------------------
- * The lists: name, flags, deadline (s), function. The step table in
- * run_tests.c says which list a step uses, and its capacity.
+ * The list: name, flags, deadline (s), function. One list for 01..09:
+ * a row flagged CASE_ONE_AT_A_TIME runs on 01 only (its capacity), one
+ * flagged CASE_CONCURRENT on the others. The step table in run_tests.c
+ * gives each step its capacity.
  * --------------------------------------------------------------------- */
 
-const struct test_case echo_cases_blocking[] = {
+const struct test_case echo_cases[] = {
     {"echo", CASE_SHARED, 30, case_echo},
     {"quiet", CASE_SHARED, 60, case_quiet},
     {"binary", CASE_SHARED, 30, case_binary},
@@ -1106,30 +841,10 @@ const struct test_case echo_cases_blocking[] = {
     {"write-before-read", CASE_SHARED, 120, case_write_before_read},
     {"half-close", CASE_SHARED, 40, case_half_close},
     {"reset", CASE_SHARED, 40, case_reset},
-    {"one-at-a-time", CASE_SHARED, 40, case_one_at_a_time},
+    {"one-at-a-time", CASE_SHARED | CASE_ONE_AT_A_TIME, 40, case_one_at_a_time},
+    {"concurrency", CASE_SHARED | CASE_CONCURRENT, 60, case_concurrency},
     {"cycles", CASE_SHARED, 120, case_cycles},
-    {"log-lines", 0, 40, case_log_lines},
-    {"bad-args", 0, 60, case_bad_args},
-    {"help", 0, 30, case_help},
-    {"port-in-use", 0, 30, case_port_in_use},
-    {"ctrl-break", 0, 60, case_ctrl_break},
-    {"ctrl-c", 0, 60, case_ctrl_c},
-    {"ctrl-c-stalled", 0, 60, case_ctrl_c_stalled},
-    {NULL, 0, 0, NULL},
-};
-
-const struct test_case echo_cases_multi[] = {
-    {"echo", CASE_SHARED, 30, case_echo},
-    {"quiet", CASE_SHARED, 60, case_quiet},
-    {"binary", CASE_SHARED, 30, case_binary},
-    {"one-byte", CASE_SHARED, 30, case_one_byte},
-    {"stream", CASE_SHARED, 120, case_stream},
-    {"write-before-read", CASE_SHARED, 120, case_write_before_read},
-    {"half-close", CASE_SHARED, 40, case_half_close},
-    {"reset", CASE_SHARED, 40, case_reset},
-    {"concurrency", CASE_SHARED, 60, case_concurrency},
-    {"cycles", CASE_SHARED, 120, case_cycles},
-    {"capacity", 0, 300, case_capacity},
+    {"capacity", CASE_CONCURRENT, 300, case_capacity},
     {"log-lines", 0, 40, case_log_lines},
     {"bad-args", 0, 60, case_bad_args},
     {"help", 0, 30, case_help},

@@ -24,7 +24,7 @@
  *
  * Build: `make run_tests` (or `nmake /f Makefile.nmake run_tests`); by hand,
  * from the repository root (SRCS: tests/run_tests.c tests/proc.c tests/net.c
- * tests/echo_cases.c tests/model_cases.c tests/client_cases.c
+ * tests/echo_cases.c tests/helpers.c tests/model_cases.c tests/client_cases.c
  * tests/game_cases.c tests/bad_server.c; game_cases.c includes
  * 10_game_server/protocol.h):
  *   x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -O2 -DWIN32_LEAN_AND_MEAN
@@ -42,17 +42,17 @@
  * --------------------------------------------------------------------- */
 
 static const struct step steps[] = {
-    {"01_blocking", CAP_ONE_AT_A_TIME, 0, 1, echo_cases_blocking, NULL},
-    {"02_thread_per_client", 1000, 0, 1, echo_cases_multi, NULL},
-    {"03_nonblocking", 256, 0, 0, echo_cases_multi, NULL},
+    {"01_blocking", CAP_ONE_AT_A_TIME, 0, 1, echo_cases, NULL},
+    {"02_thread_per_client", 1000, 0, 1, echo_cases, NULL},
+    {"03_nonblocking", 256, 0, 0, echo_cases, NULL},
     /* FD_SETSIZE - 1 of a default build; the capacity case reads the
      * server's "FD_SETSIZE is N" line */
-    {"04_select", 63, 1, 0, echo_cases_multi, NULL},
-    {"05_wsaasyncselect", 1000, 0, 0, echo_cases_multi, model_cases_05},
-    {"06_wsaeventselect", 1000, 0, 0, echo_cases_multi, model_cases_groups},
-    {"07_overlapped_event", 1000, 0, 0, echo_cases_multi, model_cases_groups},
-    {"08_overlapped_callback", 1000, 0, 0, echo_cases_multi, model_cases_08},
-    {"09_iocp", 1000, 0, 0, echo_cases_multi, model_cases_09},
+    {"04_select", 63, 1, 0, echo_cases, NULL},
+    {"05_wsaasyncselect", 1000, 0, 0, echo_cases, model_cases_05},
+    {"06_wsaeventselect", 1000, 0, 0, echo_cases, model_cases_groups},
+    {"07_overlapped_event", 1000, 0, 0, echo_cases, model_cases_groups},
+    {"08_overlapped_callback", 1000, 0, 0, echo_cases, model_cases_08},
+    {"09_iocp", 1000, 0, 0, echo_cases, model_cases_09},
     /* the game server: its own protocol, its own cases */
     {"10_game_server", CAP_GAME_SERVER, 0, 0, game_cases, NULL},
     /* not a server: build/client.exe, against servers of the steps above */
@@ -274,11 +274,22 @@ static void describe_exit(struct proc *p, char *buf, size_t bufsz)
 /* A step's cases in the order they run: the shared list, then its own. */
 #define MAX_CASES 64
 
+/* A row of a list several steps share may be for some of them only. */
+static int case_applies(const struct step *st, const struct test_case *tc)
+{
+    if (tc->flags & CASE_ONE_AT_A_TIME)
+        return st->capacity == CAP_ONE_AT_A_TIME;
+    if (tc->flags & CASE_CONCURRENT)
+        return st->capacity > CAP_ONE_AT_A_TIME;
+    return 1;
+}
+
 static size_t step_cases(const struct step *st, const struct test_case **out, size_t max)
 {
     size_t n = 0;
     for (const struct test_case *tc = st->cases; tc->name != NULL && n < max; tc++)
-        out[n++] = tc;
+        if (case_applies(st, tc))
+            out[n++] = tc;
     for (const struct test_case *tc = st->more; tc != NULL && tc->name != NULL && n < max; tc++)
         out[n++] = tc;
     return n;

@@ -19,8 +19,8 @@
  *                   line, stop (Ctrl+C / Ctrl+Break through a helper, or
  *                   TerminateProcess), the emergency kill of everything
  *   net.c           socket helpers, every one with a timeout
- *   echo_cases.c    the cases for the echo servers 01..09, and the helpers
- *                   the other case files share
+ *   echo_cases.c    the cases for the echo servers 01..09 (one table)
+ *   helpers.c       the helpers the case files share
  *   model_cases.c   the cases of one model each: 05's messages for closed
  *                   sockets, 06/07's groups of 63, 08's routines while
  *                   connections arrive, 09's worker pool under 1,000 clients
@@ -73,6 +73,9 @@ struct ctx {
 };
 
 #define CASE_SHARED 1 /* runs against the step's shared server */
+/* Which servers a case applies to, by their capacity (struct step): */
+#define CASE_ONE_AT_A_TIME 2 /* only a step that serves one client at a time (01) */
+#define CASE_CONCURRENT 4    /* only a step that serves several at once (02..09) */
 
 struct test_case {
     const char *name;
@@ -96,8 +99,7 @@ struct step {
 };
 
 /* Case lists, each ended by an entry with name NULL. */
-extern const struct test_case echo_cases_blocking[]; /* 01 (echo_cases.c) */
-extern const struct test_case echo_cases_multi[];    /* 02..09 (echo_cases.c) */
+extern const struct test_case echo_cases[];        /* 01..09 (echo_cases.c) */
 extern const struct test_case model_cases_05[];      /* model_cases.c */
 extern const struct test_case model_cases_groups[];  /* 06, 07 */
 extern const struct test_case model_cases_08[];
@@ -250,7 +252,7 @@ void prng_fill(struct prng *r, unsigned char *buf, size_t len);
 ULONGLONG now_ms(void);
 
 /* ------------------------------------------------------------------------
- * Helpers the case files share (echo_cases.c)
+ * Helpers the case files share (helpers.c)
  * --------------------------------------------------------------------- */
 
 #define CONNECT_MS 5000
