@@ -120,30 +120,54 @@ static enum result case_one_byte(struct ctx *c)
     return RES_PASS;
 }
 
+/* A client whose writer thread sends it `len` bytes of the stream
+ * `seed`, and the same stream to verify what comes back. */
+struct stream_client {
+    SOCKET s;
+    struct writer w;
+    HANDLE t;
+    struct prng r;
+};
+
+static int stream_open(struct ctx *c, struct stream_client *k, size_t len, uint32_t seed,
+                       char *why, size_t whysz)
+{
+    k->s = net_connect(port_of(c), CONNECT_MS, why, whysz);
+    if (k->s == INVALID_SOCKET)
+        return 0;
+    k->t = writer_start(&k->w, k->s, len, seed);
+    if (k->t == NULL) {
+        snprintf(why, whysz, "CreateThread failed: error %lu", GetLastError());
+        net_close(k->s);
+        return 0;
+    }
+    prng_seed(&k->r, seed);
+    return 1;
+}
+
+/* Unless the case failed already (`ok` 0), reads the whole echo back and
+ * verifies it; then ends the writer. 1, or 0 with `why` set. */
+static int stream_finish(struct stream_client *k, int ok, char *why, size_t whysz)
+{
+    if (ok)
+        ok = recv_verify(k->s, &k->r, k->w.len, NET_TIMEOUT_MS, why, whysz);
+    return writer_join(k->t, k->s, !ok, why, whysz, &k->w) && ok;
+}
+
 #define STREAM_BYTES (4u << 20)
 
 static enum result case_stream(struct ctx *c)
 {
     char why[WHY_SIZE] = "";
-    struct writer w;
-    struct prng r;
-    HANDLE t;
+    struct stream_client k;
     int ok;
     ULONGLONG t0 = now_ms();
-    SOCKET s = net_connect(port_of(c), CONNECT_MS, why, sizeof why);
-    if (s == INVALID_SOCKET)
+    if (!stream_open(c, &k, STREAM_BYTES, 12345, why, sizeof why))
         return fail(c, "%s", why);
-    t = writer_start(&w, s, STREAM_BYTES, 12345);
-    if (t == NULL) {
-        net_close(s);
-        return fail(c, "CreateThread failed: error %lu", GetLastError());
-    }
-    prng_seed(&r, 12345);
-    ok = recv_verify(s, &r, STREAM_BYTES, NET_TIMEOUT_MS, why, sizeof why);
-    ok = writer_join(t, s, !ok, why, sizeof why, &w) && ok;
+    ok = stream_finish(&k, 1, why, sizeof why);
     if (ok)
-        ok = expect_silence(s, 100, why, sizeof why);
-    net_close(s);
+        ok = expect_silence(k.s, 100, why, sizeof why);
+    net_close(k.s);
     if (!ok)
         return fail(c, "%s", why);
     info(c, "%u bytes echoed in %llu ms", STREAM_BYTES, (unsigned long long)(now_ms() - t0));
@@ -158,19 +182,11 @@ static enum result case_stream(struct ctx *c)
 static enum result case_write_before_read(struct ctx *c)
 {
     char why[WHY_SIZE] = "";
-    struct writer w;
-    struct prng r;
-    HANDLE t;
+    struct stream_client k;
     int ok = 1;
     LONG sent_at_1s;
-    SOCKET s = net_connect(port_of(c), CONNECT_MS, why, sizeof why);
-    if (s == INVALID_SOCKET)
+    if (!stream_open(c, &k, HOLD_BYTES, 777, why, sizeof why))
         return fail(c, "%s", why);
-    t = writer_start(&w, s, HOLD_BYTES, 777);
-    if (t == NULL) {
-        net_close(s);
-        return fail(c, "CreateThread failed: error %lu", GetLastError());
-    }
     if (c->step->capacity > 1) {
         /* meanwhile, another client is served */
         char why2[WHY_SIZE];
@@ -188,14 +204,11 @@ static enum result case_write_before_read(struct ctx *c)
     } else {
         Sleep(1000);
     }
-    sent_at_1s = InterlockedCompareExchange(&w.sent, 0, 0);
+    sent_at_1s = InterlockedCompareExchange(&k.w.sent, 0, 0);
     info(c, "after 1 s without reading, the client had sent %ld of %u bytes", (long)sent_at_1s,
          HOLD_BYTES);
-    prng_seed(&r, 777);
-    if (ok)
-        ok = recv_verify(s, &r, HOLD_BYTES, NET_TIMEOUT_MS, why, sizeof why);
-    ok = writer_join(t, s, !ok, why, sizeof why, &w) && ok;
-    net_close(s);
+    ok = stream_finish(&k, ok, why, sizeof why);
+    net_close(k.s);
     return ok ? RES_PASS : fail(c, "%s", why);
 }
 
@@ -611,9 +624,8 @@ static const char *const bad_args[] = {"-p 0", "-p 70000", "-p abc", "-p", "-x",
 static enum result case_bad_args(struct ctx *c)
 {
     struct proc p[N_BAD_ARGS];
-    char why[WHY_SIZE] = "", one[WHY_SIZE];
+    char why[WHY_SIZE], one[WHY_SIZE];
     size_t i;
-    ULONGLONG until;
     /* all at once: each is a process start, slow under Wine */
     for (i = 0; i < N_BAD_ARGS; i++) {
         if (!proc_start(&p[i], c->exe, bad_args[i], one, sizeof one)) {
@@ -622,31 +634,9 @@ static enum result case_bad_args(struct ctx *c)
             return fail(c, "%s", one);
         }
     }
-    until = now_ms() + 10000; /* one deadline for all of them */
-    for (i = 0; i < N_BAD_ARGS; i++) {
-        char *err;
-        ULONGLONG now = now_ms();
-        one[0] = '\0';
-        if (!proc_wait(&p[i], now < until ? (DWORD)(until - now) : 0)) {
-            snprintf(one, sizeof one, "`%s`: still running after 10 s", bad_args[i]);
-        } else {
-            proc_drain(&p[i], 2000);
-            err = proc_text(&p[i], ERR_STREAM);
-            if (p[i].exit_code != 2)
-                snprintf(one, sizeof one, "`%s`: exit status %lu (expected 2)", bad_args[i],
-                         (unsigned long)p[i].exit_code);
-            else if (err == NULL || !contains_nocase(err, "usage"))
-                snprintf(one, sizeof one, "`%s`: no usage on stderr", bad_args[i]);
-            free(err);
-        }
-        proc_stop(&p[i]);
-        if (one[0] && strlen(why) + strlen(one) + 3 < sizeof why) {
-            if (why[0])
-                memcpy(why + strlen(why), "; ", 3);
-            memcpy(why + strlen(why), one, strlen(one) + 1);
-        }
-    }
-    return why[0] ? fail(c, "%s", why) : RES_PASS;
+    if (!bad_args_verdict(p, bad_args, N_BAD_ARGS, 0, why, sizeof why))
+        return fail(c, "%s", why);
+    return RES_PASS;
 }
 
 static enum result case_help(struct ctx *c)
@@ -714,7 +704,7 @@ static char break_unavailable[WHY_SIZE]; /* set once Wine refused it */
 static enum result stop_case(struct ctx *c, DWORD event, int stalled)
 {
     const char *name = event == CTRL_BREAK_EVENT ? "Ctrl+Break" : "Ctrl+C";
-    char why[WHY_SIZE], tail[WHY_SIZE / 2];
+    char why[WHY_SIZE], line[256];
     struct proc srv;
     SOCKET s[3];
     enum result out = RES_PASS;
@@ -785,23 +775,10 @@ static enum result stop_case(struct ctx *c, DWORD event, int stalled)
         out = fail(c, "could not deliver %s: %s", name, why);
         goto done;
     }
-    if (!proc_wait(&srv, 10000)) {
-        proc_tail(&srv, OUT_STREAM, tail, sizeof tail);
-        out = fail(c, "still running 10 s after %s; stdout: %s", name, tail[0] ? tail : "(empty)");
-        goto done;
-    }
-    proc_drain(&srv, 2000);
-    if (srv.exit_code != 0) {
-        proc_tail(&srv, ERR_STREAM, tail, sizeof tail);
-        out = fail(c, "exit status %lu after %s (expected 0); stderr: %s",
-                   (unsigned long)srv.exit_code, name, tail[0] ? tail : "(empty)");
-    } else if (!proc_find_line(&srv, OUT_STREAM, "stopped:", 1, why, sizeof why)) {
-        proc_tail(&srv, OUT_STREAM, tail, sizeof tail);
-        out = fail(c, "no summary line (\"stopped: ...\") after %s; stdout: %s", name,
-                   tail[0] ? tail : "(empty)");
-    } else {
-        info(c, "summary: %s", why);
-    }
+    if (!stopped_cleanly(&srv, 10000, name, line, sizeof line, why, sizeof why))
+        out = fail(c, "%s", why);
+    else
+        info(c, "summary: %s", line);
 done:
     for (i = 0; i < 3; i++)
         net_abort(s[i]);

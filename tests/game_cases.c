@@ -910,20 +910,12 @@ static const char *const game_bad_args[] = {
 };
 #define N_GAME_BAD_ARGS (sizeof game_bad_args / sizeof game_bad_args[0])
 
-static void append_reason(char *why, size_t whysz, const char *one)
-{
-    size_t n = strlen(why);
-    if (n + strlen(one) + 3 < whysz)
-        snprintf(why + n, whysz - n, "%s%s", n ? "; " : "", one);
-}
-
 static enum result case_args(struct ctx *c)
 {
     struct proc p[N_GAME_BAD_ARGS];
-    char why[WHY_SIZE] = "", one[WHY_SIZE], args[96], *out, *err;
+    char why[WHY_SIZE] = "", one[WHY_SIZE], args[96], *out;
     unsigned short port = net_free_port();
     size_t i;
-    ULONGLONG until;
     struct proc h;
 
     /* All at once: each is a process start, slow under Wine. Every line
@@ -942,31 +934,7 @@ static enum result case_args(struct ctx *c)
             return fail(c, "%s", one);
         }
     }
-    until = now_ms() + 10000; /* one limit for all of them */
-    for (i = 0; i < N_GAME_BAD_ARGS; i++) {
-        ULONGLONG now = now_ms();
-        one[0] = '\0';
-        if (!proc_wait(&p[i], now < until ? (DWORD)(until - now) : 0)) {
-            snprintf(one, sizeof one, "`%s`: still running after 10 s", game_bad_args[i]);
-        } else {
-            proc_drain(&p[i], 2000);
-            err = proc_text(&p[i], ERR_STREAM);
-            out = proc_text(&p[i], OUT_STREAM);
-            if (p[i].exit_code != 2)
-                snprintf(one, sizeof one, "`%s`: exit status %lu (expected 2)", game_bad_args[i],
-                         (unsigned long)p[i].exit_code);
-            else if (err == NULL || !contains_nocase(err, "usage"))
-                snprintf(one, sizeof one, "`%s`: no usage on stderr", game_bad_args[i]);
-            else if (out != NULL && out[0] != '\0')
-                snprintf(one, sizeof one, "`%s`: something on stdout (expected nothing)",
-                         game_bad_args[i]);
-            free(err);
-            free(out);
-        }
-        proc_stop(&p[i]);
-        if (one[0])
-            append_reason(why, sizeof why, one);
-    }
+    bad_args_verdict(p, game_bad_args, N_GAME_BAD_ARGS, 1, why, sizeof why);
 
     if (!proc_start(&h, c->exe, "-h", one, sizeof one)) {
         append_reason(why, sizeof why, one);

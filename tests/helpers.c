@@ -72,8 +72,9 @@ out:
  * A writer thread, while the case's own thread reads
  * --------------------------------------------------------------------- */
 
-/* A thread that writes `len` bytes of a prng stream, in pieces of random
- * sizes, while the case's own thread reads (struct writer: tests.h). */
+/* A thread that writes a prng stream, in pieces of random sizes, while
+ * the case's own thread reads (struct writer: tests.h): `len` bytes, or,
+ * started with writer_start_until, from `min_len` on until told to stop. */
 static DWORD WINAPI writer_main(LPVOID arg)
 {
     struct writer *w = (struct writer *)arg;
@@ -83,11 +84,13 @@ static DWORD WINAPI writer_main(LPVOID arg)
     w->st = NET_OK;
     if (buf == NULL) {
         w->st = NET_ERROR;
+        InterlockedExchange(&w->done, 1);
         return 0;
     }
     prng_seed(&data, w->seed);
     prng_seed(&sizes, w->seed ^ 0x5a5a5a5au);
-    while (off < w->len) {
+    while (off < w->len && !(w->min_len > 0 && off >= w->min_len &&
+                             InterlockedCompareExchange(&w->stop, 0, 0) != 0)) {
         size_t piece = 1 + prng_next(&sizes) % 65536, sent = 0;
         if (piece > w->len - off)
             piece = w->len - off;
@@ -99,14 +102,22 @@ static DWORD WINAPI writer_main(LPVOID arg)
             break;
     }
     free(buf);
+    InterlockedExchange(&w->done, 1);
     return 0;
 }
 
 HANDLE writer_start(struct writer *w, SOCKET s, size_t len, uint32_t seed)
 {
+    return writer_start_until(w, s, 0, len, seed);
+}
+
+HANDLE writer_start_until(struct writer *w, SOCKET s, size_t min_len, size_t max_len,
+                          uint32_t seed)
+{
     memset(w, 0, sizeof *w);
     w->s = s;
-    w->len = len;
+    w->len = max_len;
+    w->min_len = min_len;
     w->seed = seed;
     w->idle_ms = NET_TIMEOUT_MS;
     return CreateThread(NULL, 0, writer_main, w, 0, NULL);
@@ -162,6 +173,7 @@ int round_trip_all(SOCKET *s, int n, const char *fmt, char *why, size_t whysz)
             return 0;
         }
     }
+    /* the second pass, alike the first on purpose: it reads what that one sent */
     for (int i = 0; i < n; i++) {
         size_t got = 0;
         int err = 0;
@@ -289,4 +301,79 @@ int port_in_use_check(const char *exe, const char *pre, char *why, size_t whysz)
     free(err);
     proc_stop(&p);
     return ok;
+}
+
+/* After a console event: the server exits within `ms` with status 0 and its
+ * summary line "stopped: ..." on stdout, copied to `line`. `after` names
+ * the event for the reason ("Ctrl+C", "Ctrl+C with 1000 clients connected"). */
+int stopped_cleanly(struct proc *srv, DWORD ms, const char *after, char *line, size_t linesz,
+                    char *why, size_t whysz)
+{
+    char tail[WHY_SIZE / 2];
+    if (!proc_wait(srv, ms)) {
+        proc_tail(srv, OUT_STREAM, tail, sizeof tail);
+        snprintf(why, whysz, "still running %lu s after %s; stdout: %s", ms / 1000, after,
+                 tail[0] ? tail : "(empty)");
+        return 0;
+    }
+    proc_drain(srv, 2000);
+    if (srv->exit_code != 0) {
+        proc_tail(srv, ERR_STREAM, tail, sizeof tail);
+        snprintf(why, whysz, "exit status %lu after %s (expected 0); stderr: %s",
+                 (unsigned long)srv->exit_code, after, tail[0] ? tail : "(empty)");
+        return 0;
+    }
+    if (!proc_find_line(srv, OUT_STREAM, "stopped:", 1, line, linesz)) {
+        proc_tail(srv, OUT_STREAM, tail, sizeof tail);
+        snprintf(why, whysz, "no summary line (\"stopped: ...\") after %s; stdout: %s", after,
+                 tail[0] ? tail : "(empty)");
+        return 0;
+    }
+    return 1;
+}
+
+/* (tests.h) Adds "; one" to the reasons gathered in `why` (what does not
+ * fit is left out: the first reasons matter most). */
+void append_reason(char *why, size_t whysz, const char *one)
+{
+    size_t n = strlen(why);
+    if (n + strlen(one) + 3 < whysz)
+        snprintf(why + n, whysz - n, "%s%s", n ? "; " : "", one);
+}
+
+/* (tests.h) The verdict on `n` servers started at once with bad command
+ * lines: each exits, within one 10 s limit for all, with status 2 and a
+ * usage text on stderr (and, with `quiet_stdout`, nothing on stdout). */
+int bad_args_verdict(struct proc *p, const char *const *args, size_t n, int quiet_stdout,
+                     char *why, size_t whysz)
+{
+    ULONGLONG until = now_ms() + 10000;
+    char one[WHY_SIZE];
+    why[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        ULONGLONG now = now_ms();
+        one[0] = '\0';
+        if (!proc_wait(&p[i], now < until ? (DWORD)(until - now) : 0)) {
+            snprintf(one, sizeof one, "`%s`: still running after 10 s", args[i]);
+        } else {
+            char *err, *out;
+            proc_drain(&p[i], 2000);
+            err = proc_text(&p[i], ERR_STREAM);
+            out = proc_text(&p[i], OUT_STREAM);
+            if (p[i].exit_code != 2)
+                snprintf(one, sizeof one, "`%s`: exit status %lu (expected 2)", args[i],
+                         (unsigned long)p[i].exit_code);
+            else if (err == NULL || !contains_nocase(err, "usage"))
+                snprintf(one, sizeof one, "`%s`: no usage on stderr", args[i]);
+            else if (quiet_stdout && out != NULL && out[0] != '\0')
+                snprintf(one, sizeof one, "`%s`: something on stdout (expected nothing)",
+                         args[i]);
+            free(err);
+            free(out);
+        }
+        proc_stop(&p[i]);
+        if (one[0])
+            append_reason(why, whysz, one);
+    }
+    return why[0] == '\0';
 }

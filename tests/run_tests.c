@@ -72,6 +72,8 @@ static void vset(struct ctx *c, const char *fmt, va_list ap)
     vsnprintf(c->why, sizeof c->why, fmt, ap);
 }
 
+/* fail and skip differ only in what they return; each needs its own
+ * va_list, since C cannot pass `...` on (deliberately alike). */
 enum result fail(struct ctx *c, const char *fmt, ...)
 {
     va_list ap;

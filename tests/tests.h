@@ -276,16 +276,36 @@ int port_in_use_check(const char *exe, const char *pre, char *why, size_t whysz)
  * sizes, while the case's own thread reads (writer_start, writer_join). */
 struct writer {
     SOCKET s;
-    size_t len;
+    size_t len;     /* at most this many bytes */
+    size_t min_len; /* writer_start_until: at least this many, then until `stop` */
     uint32_t seed;
     DWORD idle_ms;
     volatile LONG sent; /* progress (bytes, under 2 GiB), read by the case thread */
+    volatile LONG stop; /* set by the case thread (writer_start_until) */
+    volatile LONG done; /* set after the last piece: `sent` is final */
     enum net_status st;
     int err;
 };
 HANDLE writer_start(struct writer *w, SOCKET s, size_t len, uint32_t seed);
+/* Writes at least `min_len` bytes, then until w->stop is set, at most `max_len`. */
+HANDLE writer_start_until(struct writer *w, SOCKET s, size_t min_len, size_t max_len,
+                          uint32_t seed);
 int writer_join(HANDLE t, SOCKET s, int reader_failed, char *why, size_t whysz,
                 const struct writer *w);
+
+/* Adds "; one" to the reasons gathered in `why`. */
+void append_reason(char *why, size_t whysz, const char *one);
+/* `n` servers started with the bad command lines `args`: each exits, all
+ * within 10 s, with status 2 and a usage on stderr (with `quiet_stdout`,
+ * nothing on stdout). Stops them. 1, or 0 with every complaint in `why`. */
+int bad_args_verdict(struct proc *p, const char *const *args, size_t n, int quiet_stdout,
+                     char *why, size_t whysz);
+
+/* After a console event: the server exits within `ms`, with status 0 and
+ * its "stopped: ..." line (copied to `line`). 1, or 0 with `why` set;
+ * `after` names the event in the reason ("Ctrl+C"). */
+int stopped_cleanly(struct proc *srv, DWORD ms, const char *after, char *line, size_t linesz,
+                    char *why, size_t whysz);
 
 /* 04 prints "FD_SETSIZE is N" just after its ready line: a build with a
  * raised FD_SETSIZE (graded with --exe) serves N - 1 clients. Returns
