@@ -73,6 +73,8 @@ static int set_nonblocking(SOCKET s)
     return ioctlsocket(s, FIONBIO, &on) == 0;
 }
 
+/* client/compare.c has its own copy: the driver and the client are two
+ * programs that each build alone, and the copy is five calls long. */
 unsigned short net_free_port(void)
 {
     struct sockaddr_in sa;
