@@ -900,6 +900,37 @@ static int two_players(unsigned short port, struct gp *a, struct gp *b, char *wh
     return gp_expect(a, want, "B's login, A sees B", why, whysz);
 }
 
+/* The fixture of the cases on the small map: the server; A and B logged
+ * in and seeing each other (two_players); C ready to log in when a case
+ * needs a newcomer. The body runs; then every player is closed, and the
+ * server must still be running (game_finish). */
+struct game_fx {
+    struct ctx *c;
+    struct proc srv;
+    struct gp a, b, d;
+};
+
+static enum result on_small_map(struct ctx *c, enum result (*body)(struct game_fx *f))
+{
+    char why[WHY_SIZE];
+    struct game_fx f;
+    enum result out;
+    f.c = c;
+    if (!game_start(&f.srv, c->exe, 0, SMALL_MAP, 1, why, sizeof why))
+        return fail(c, "%s", why);
+    gp_init(&f.a, "A", 8, 8, 100);
+    gp_init(&f.b, "B", 8, 8, 100);
+    gp_init(&f.d, "C", 8, 8, 100);
+    if (!two_players(f.srv.port, &f.a, &f.b, why, sizeof why))
+        out = fail(c, "%s", why);
+    else
+        out = body(&f);
+    gp_done(&f.a, 1);
+    gp_done(&f.b, 1);
+    gp_done(&f.d, 1);
+    return game_finish(c, &f.srv, out);
+}
+
 /* ------------------------------------------------------------------------
  * args: bad command lines, -h, a port in use
  * --------------------------------------------------------------------- */
@@ -1134,307 +1165,230 @@ done:
  * Two players on a small map: login, move, chat, and what is ignored
  * --------------------------------------------------------------------- */
 
+static enum result play_login_and_see(struct game_fx *f)
+{
+    struct ctx *c = f->c;
+    struct gp *a = &f->a, *b = &f->b;
+    char why[WHY_SIZE], t[160];
+    SC_LOGIN_INFO_PACKET li;
+    if (!gp_expect_nothing(a, "after the logins", why, sizeof why) ||
+        !gp_expect_nothing(b, "after the logins", why, sizeof why))
+        return fail(c, "%s", why);
+    /* the course's starting stats (no combat yet) */
+    memcpy(&li, a->login, sizeof li);
+    if (li.hp != 100 || li.max_hp != 100 || li.exp != 0 || li.level != 1)
+        return fail(c, "A's %s: expected hp 100, max_hp 100, exp 0, level 1",
+                    pkt_text(a->login, t, sizeof t));
+    return RES_PASS;
+}
+
 static enum result case_login_and_see(struct ctx *c)
 {
-    char why[WHY_SIZE], t[160];
-    struct proc srv;
-    struct gp a, b;
-    SC_LOGIN_INFO_PACKET li;
-    enum result out = RES_PASS;
-    if (!game_start(&srv, c->exe, 0, SMALL_MAP, 1, why, sizeof why))
+    return on_small_map(c, play_login_and_see);
+}
+
+static enum result play_move_echo_broadcast(struct game_fx *f)
+{
+    struct ctx *c = f->c;
+    struct gp *a = &f->a, *b = &f->b;
+    char why[WHY_SIZE];
+    unsigned char want[PKT_MAX];
+    int dir, x, y;
+    /* A one step sideways: the answer to A, the same packet to B */
+    dir = a->x < 7 ? DIR_RIGHT : DIR_LEFT;
+    x = a->x + (dir == DIR_RIGHT ? 1 : -1);
+    y = a->y;
+    sc_move(want, a->id, x, y, 123456789u);
+    if (!gp_send_move(a, dir, 123456789u, why, sizeof why) ||
+        !gp_expect(a, want, "A moves, its own answer", why, sizeof why) ||
+        !gp_expect(b, want, "A moves, B sees it", why, sizeof why))
         return fail(c, "%s", why);
-    gp_init(&a, "A", 8, 8, 100);
-    gp_init(&b, "B", 8, 8, 100);
-    if (!two_players(srv.port, &a, &b, why, sizeof why) ||
-        !gp_expect_nothing(&a, "after the logins", why, sizeof why) ||
-        !gp_expect_nothing(&b, "after the logins", why, sizeof why)) {
-        out = fail(c, "%s", why);
-        goto done;
-    }
-    /* the course's starting stats (no combat yet) */
-    memcpy(&li, a.login, sizeof li);
-    if (li.hp != 100 || li.max_hp != 100 || li.exp != 0 || li.level != 1)
-        out = fail(c, "A's %s: expected hp 100, max_hp 100, exp 0, level 1",
-                   pkt_text(a.login, t, sizeof t));
-done:
-    gp_done(&a, 1);
-    gp_done(&b, 1);
-    return game_finish(c, &srv, out);
+    /* and B up or down, with a move_time that uses all 32 bits */
+    dir = b->y > 0 ? DIR_UP : DIR_DOWN;
+    sc_move(want, b->id, b->x, b->y + (dir == DIR_UP ? -1 : 1), 0xFEDCBA98u);
+    if (!gp_send_move(b, dir, 0xFEDCBA98u, why, sizeof why) ||
+        !gp_expect(b, want, "B moves, its own answer", why, sizeof why) ||
+        !gp_expect(a, want, "B moves, A sees it", why, sizeof why) ||
+        !gp_expect_nothing(a, "after the moves", why, sizeof why) ||
+        !gp_expect_nothing(b, "after the moves", why, sizeof why))
+        return fail(c, "%s", why);
+    return RES_PASS;
 }
 
 static enum result case_move_echo_broadcast(struct ctx *c)
 {
-    char why[WHY_SIZE];
-    unsigned char want[PKT_MAX];
-    struct proc srv;
-    struct gp a, b;
-    enum result out = RES_PASS;
-    int dir, x, y;
-    if (!game_start(&srv, c->exe, 0, SMALL_MAP, 1, why, sizeof why))
+    return on_small_map(c, play_move_echo_broadcast);
+}
+
+static enum result play_chat(struct game_fx *f)
+{
+    struct ctx *c = f->c;
+    struct gp *a = &f->a, *b = &f->b;
+    char why[WHY_SIZE], xs[CHAT_SIZE];
+    unsigned char pkt[PKT_MAX], want[PKT_MAX];
+    size_t n;
+    /* to the sender and to the player who sees it */
+    n = mk_chat(pkt, "hello there", 12);
+    sc_chat(want, a->id, "hello there", 11);
+    if (!gp_send(a, pkt, n, why, sizeof why) ||
+        !gp_expect(a, want, "A's chat, to A", why, sizeof why) ||
+        !gp_expect(b, want, "A's chat, to B", why, sizeof why))
         return fail(c, "%s", why);
-    gp_init(&a, "A", 8, 8, 100);
-    gp_init(&b, "B", 8, 8, 100);
-    if (!two_players(srv.port, &a, &b, why, sizeof why)) {
-        out = fail(c, "%s", why);
-        goto done;
-    }
-    /* A one step sideways: the answer to A, the same packet to B */
-    dir = a.x < 7 ? DIR_RIGHT : DIR_LEFT;
-    x = a.x + (dir == DIR_RIGHT ? 1 : -1);
-    y = a.y;
-    sc_move(want, a.id, x, y, 123456789u);
-    if (!gp_send_move(&a, dir, 123456789u, why, sizeof why) ||
-        !gp_expect(&a, want, "A moves, its own answer", why, sizeof why) ||
-        !gp_expect(&b, want, "A moves, B sees it", why, sizeof why)) {
-        out = fail(c, "%s", why);
-        goto done;
-    }
-    /* and B up or down, with a move_time that uses all 32 bits */
-    dir = b.y > 0 ? DIR_UP : DIR_DOWN;
-    sc_move(want, b.id, b.x, b.y + (dir == DIR_UP ? -1 : 1), 0xFEDCBA98u);
-    if (!gp_send_move(&b, dir, 0xFEDCBA98u, why, sizeof why) ||
-        !gp_expect(&b, want, "B moves, its own answer", why, sizeof why) ||
-        !gp_expect(&a, want, "B moves, A sees it", why, sizeof why) ||
-        !gp_expect_nothing(&a, "after the moves", why, sizeof why) ||
-        !gp_expect_nothing(&b, "after the moves", why, sizeof why))
-        out = fail(c, "%s", why);
-done:
-    gp_done(&a, 1);
-    gp_done(&b, 1);
-    return game_finish(c, &srv, out);
+    /* 100 characters and no NUL: cut to 99 and a NUL */
+    memset(xs, 'x', sizeof xs);
+    n = mk_chat(pkt, xs, CHAT_SIZE);
+    sc_chat(want, a->id, xs, CHAT_SIZE - 1);
+    if (!gp_send(a, pkt, n, why, sizeof why) ||
+        !gp_expect(a, want, "A's chat of 100 chars without NUL, to A", why, sizeof why) ||
+        !gp_expect(b, want, "A's chat of 100 chars without NUL, to B", why, sizeof why))
+        return fail(c, "%s", why);
+    /* and the other way */
+    n = mk_chat(pkt, "hi", 3);
+    sc_chat(want, b->id, "hi", 2);
+    if (!gp_send(b, pkt, n, why, sizeof why) ||
+        !gp_expect(b, want, "B's chat, to B", why, sizeof why) ||
+        !gp_expect(a, want, "B's chat, to A", why, sizeof why) ||
+        !gp_expect_nothing(a, "after the chats", why, sizeof why) ||
+        !gp_expect_nothing(b, "after the chats", why, sizeof why))
+        return fail(c, "%s", why);
+    return RES_PASS;
 }
 
 static enum result case_chat(struct ctx *c)
 {
-    char why[WHY_SIZE], xs[CHAT_SIZE];
-    unsigned char pkt[PKT_MAX], want[PKT_MAX];
-    struct proc srv;
-    struct gp a, b;
-    enum result out = RES_PASS;
-    size_t n;
-    if (!game_start(&srv, c->exe, 0, SMALL_MAP, 1, why, sizeof why))
-        return fail(c, "%s", why);
-    gp_init(&a, "A", 8, 8, 100);
-    gp_init(&b, "B", 8, 8, 100);
-    if (!two_players(srv.port, &a, &b, why, sizeof why)) {
-        out = fail(c, "%s", why);
-        goto done;
-    }
-    /* to the sender and to the player who sees it */
-    n = mk_chat(pkt, "hello there", 12);
-    sc_chat(want, a.id, "hello there", 11);
-    if (!gp_send(&a, pkt, n, why, sizeof why) ||
-        !gp_expect(&a, want, "A's chat, to A", why, sizeof why) ||
-        !gp_expect(&b, want, "A's chat, to B", why, sizeof why)) {
-        out = fail(c, "%s", why);
-        goto done;
-    }
-    /* 100 characters and no NUL: cut to 99 and a NUL */
-    memset(xs, 'x', sizeof xs);
-    n = mk_chat(pkt, xs, CHAT_SIZE);
-    sc_chat(want, a.id, xs, CHAT_SIZE - 1);
-    if (!gp_send(&a, pkt, n, why, sizeof why) ||
-        !gp_expect(&a, want, "A's chat of 100 chars without NUL, to A", why, sizeof why) ||
-        !gp_expect(&b, want, "A's chat of 100 chars without NUL, to B", why, sizeof why)) {
-        out = fail(c, "%s", why);
-        goto done;
-    }
-    /* and the other way */
-    n = mk_chat(pkt, "hi", 3);
-    sc_chat(want, b.id, "hi", 2);
-    if (!gp_send(&b, pkt, n, why, sizeof why) ||
-        !gp_expect(&b, want, "B's chat, to B", why, sizeof why) ||
-        !gp_expect(&a, want, "B's chat, to A", why, sizeof why) ||
-        !gp_expect_nothing(&a, "after the chats", why, sizeof why) ||
-        !gp_expect_nothing(&b, "after the chats", why, sizeof why))
-        out = fail(c, "%s", why);
-done:
-    gp_done(&a, 1);
-    gp_done(&b, 1);
-    return game_finish(c, &srv, out);
+    return on_small_map(c, play_chat);
 }
 
 /* CS_ATTACK (no combat yet) and a second CS_LOGIN are accepted and change
  * nothing: no packet, the connection stays, the name stays. */
-static enum result case_attack_relogin(struct ctx *c)
+static enum result play_attack_relogin(struct game_fx *f)
 {
+    struct ctx *c = f->c;
+    struct gp *a = &f->a, *b = &f->b, *d = &f->d;
     char why[WHY_SIZE];
     unsigned char pkt[2 * PKT_MAX], want[ANY_MAX][PKT_MAX];
-    struct proc srv;
-    struct gp a, b, d;
-    enum result out = RES_PASS;
     size_t n;
-    if (!game_start(&srv, c->exe, 0, SMALL_MAP, 1, why, sizeof why))
-        return fail(c, "%s", why);
-    gp_init(&a, "A", 8, 8, 100);
-    gp_init(&b, "B", 8, 8, 100);
-    gp_init(&d, "C", 8, 8, 100);
-    if (!two_players(srv.port, &a, &b, why, sizeof why)) {
-        out = fail(c, "%s", why);
-        goto done;
-    }
     n = mk_simple(pkt, CS_ATTACK);
-    if (!gp_send(&a, pkt, n, why, sizeof why) ||
-        !gp_expect_nothing(&a, "after A's CS_ATTACK", why, sizeof why) ||
-        !gp_expect_nothing(&b, "after A's CS_ATTACK", why, sizeof why)) {
-        out = fail(c, "%s", why);
-        goto done;
-    }
+    if (!gp_send(a, pkt, n, why, sizeof why) ||
+        !gp_expect_nothing(a, "after A's CS_ATTACK", why, sizeof why) ||
+        !gp_expect_nothing(b, "after A's CS_ATTACK", why, sizeof why))
+        return fail(c, "%s", why);
     n = mk_login(pkt, "mallory");
-    if (!gp_send(&a, pkt, n, why, sizeof why) ||
-        !gp_expect_nothing(&a, "after A's second CS_LOGIN", why, sizeof why) ||
-        !gp_expect_nothing(&b, "after A's second CS_LOGIN", why, sizeof why)) {
-        out = fail(c, "%s", why);
-        goto done;
-    }
+    if (!gp_send(a, pkt, n, why, sizeof why) ||
+        !gp_expect_nothing(a, "after A's second CS_LOGIN", why, sizeof why) ||
+        !gp_expect_nothing(b, "after A's second CS_LOGIN", why, sizeof why))
+        return fail(c, "%s", why);
     /* a newcomer still sees A as "alice", where A was */
-    if (!gp_login(&d, srv.port, "carol", why, sizeof why)) {
-        out = fail(c, "%s", why);
-        goto done;
-    }
-    add_of(want[0], &a);
-    add_of(want[1], &b);
-    if (!gp_expect_any(&d, want, 2, "C's login after A's second CS_LOGIN", why, sizeof why)) {
-        out = fail(c, "%s", why);
-        goto done;
-    }
-    add_of(want[0], &d);
-    if (!gp_expect(&a, want[0], "C's login, A sees C", why, sizeof why) ||
-        !gp_expect(&b, want[0], "C's login, B sees C", why, sizeof why) ||
-        !gp_expect_nothing(&a, "at the end", why, sizeof why))
-        out = fail(c, "%s", why);
-done:
-    gp_done(&a, 1);
-    gp_done(&b, 1);
-    gp_done(&d, 1);
-    return game_finish(c, &srv, out);
+    if (!gp_login(d, f->srv.port, "carol", why, sizeof why))
+        return fail(c, "%s", why);
+    add_of(want[0], a);
+    add_of(want[1], b);
+    if (!gp_expect_any(d, want, 2, "C's login after A's second CS_LOGIN", why, sizeof why))
+        return fail(c, "%s", why);
+    add_of(want[0], d);
+    if (!gp_expect(a, want[0], "C's login, A sees C", why, sizeof why) ||
+        !gp_expect(b, want[0], "C's login, B sees C", why, sizeof why) ||
+        !gp_expect_nothing(a, "at the end", why, sizeof why))
+        return fail(c, "%s", why);
+    return RES_PASS;
+}
+
+static enum result case_attack_relogin(struct ctx *c)
+{
+    return on_small_map(c, play_attack_relogin);
 }
 
 /* A direction that does not exist: the move goes nowhere and is answered
  * all the same (the contract: "always"). */
-static enum result case_bad_direction(struct ctx *c)
+static enum result play_bad_direction(struct game_fx *f)
 {
+    struct ctx *c = f->c;
+    struct gp *a = &f->a, *b = &f->b;
     static const int dirs[] = {9, -1, 4, 127};
     char why[WHY_SIZE], when[64];
     unsigned char want[PKT_MAX];
-    struct proc srv;
-    struct gp a, b;
-    enum result out = RES_PASS;
-    if (!game_start(&srv, c->exe, 0, SMALL_MAP, 1, why, sizeof why))
-        return fail(c, "%s", why);
-    gp_init(&a, "A", 8, 8, 100);
-    gp_init(&b, "B", 8, 8, 100);
-    if (!two_players(srv.port, &a, &b, why, sizeof why)) {
-        out = fail(c, "%s", why);
-        goto done;
-    }
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
         uint32_t t = 77u + (uint32_t)i;
         snprintf(when, sizeof when, "A moves in direction %d", dirs[i]);
-        sc_move(want, a.id, a.x, a.y, t);
-        if (!gp_send_move(&a, dirs[i], t, why, sizeof why) ||
-            !gp_expect(&a, want, when, why, sizeof why) ||
-            !gp_expect(&b, want, when, why, sizeof why)) {
-            out = fail(c, "%s", why);
-            goto done;
-        }
+        sc_move(want, a->id, a->x, a->y, t);
+        if (!gp_send_move(a, dirs[i], t, why, sizeof why) ||
+            !gp_expect(a, want, when, why, sizeof why) ||
+            !gp_expect(b, want, when, why, sizeof why))
+            return fail(c, "%s", why);
     }
-done:
-    gp_done(&a, 1);
-    gp_done(&b, 1);
-    return game_finish(c, &srv, out);
+    return RES_PASS;
 }
 
-static enum result case_teleport(struct ctx *c)
+static enum result case_bad_direction(struct ctx *c)
 {
+    return on_small_map(c, play_bad_direction);
+}
+
+static enum result play_teleport(struct game_fx *f)
+{
+    struct ctx *c = f->c;
+    struct gp *a = &f->a, *b = &f->b;
     char why[WHY_SIZE], t[160];
     unsigned char pkt[PKT_MAX], got[PKT_MAX];
-    struct proc srv;
-    struct gp a, b;
-    enum result out = RES_PASS;
     size_t n;
-    if (!game_start(&srv, c->exe, 0, SMALL_MAP, 1, why, sizeof why))
-        return fail(c, "%s", why);
-    gp_init(&a, "A", 8, 8, 100);
-    gp_init(&b, "B", 8, 8, 100);
-    if (!two_players(srv.port, &a, &b, why, sizeof why)) {
-        out = fail(c, "%s", why);
-        goto done;
-    }
     n = mk_simple(pkt, CS_TELEPORT);
     for (int i = 0; i < 3; i++) {
         /* A: SC_MOVE_OBJECT{A, somewhere on the map, 0}; B, who sees the
          * whole 8x8 map, the same packet */
-        if (!gp_send(&a, pkt, n, why, sizeof why)) {
-            out = fail(c, "%s", why);
-            goto done;
-        }
-        if (gp_next(&a, got, NET_TIMEOUT_MS, why, sizeof why) != NET_OK) {
-            out = fail(c, "teleport %d, A's answer: %s", i + 1, why);
-            goto done;
-        }
-        if (got[1] != SC_MOVE_OBJECT || pkt_i32(got, OFF_ID) != a.id ||
-            pkt_u32(got, OFF_MOVE_TIME) != 0) {
-            out = fail(c, "teleport %d: A got %s, expected SC_MOVE_OBJECT{id %d, x, y, "
-                          "move_time 0}",
-                       i + 1, pkt_text(got, t, sizeof t), a.id);
-            goto done;
-        }
-        if (!gp_expect(&b, got, "A teleports, B sees it", why, sizeof why)) {
-            out = fail(c, "%s", why);
-            goto done;
-        }
+        if (!gp_send(a, pkt, n, why, sizeof why))
+            return fail(c, "%s", why);
+        if (gp_next(a, got, NET_TIMEOUT_MS, why, sizeof why) != NET_OK)
+            return fail(c, "teleport %d, A's answer: %s", i + 1, why);
+        if (got[1] != SC_MOVE_OBJECT || pkt_i32(got, OFF_ID) != a->id ||
+            pkt_u32(got, OFF_MOVE_TIME) != 0)
+            return fail(c,
+                        "teleport %d: A got %s, expected SC_MOVE_OBJECT{id %d, x, y, "
+                        "move_time 0}",
+                        i + 1, pkt_text(got, t, sizeof t), a->id);
+        if (!gp_expect(b, got, "A teleports, B sees it", why, sizeof why))
+            return fail(c, "%s", why);
     }
-    if (!gp_expect_nothing(&a, "after the teleports", why, sizeof why) ||
-        !gp_expect_nothing(&b, "after the teleports", why, sizeof why))
-        out = fail(c, "%s", why);
-done:
-    gp_done(&a, 1);
-    gp_done(&b, 1);
-    return game_finish(c, &srv, out);
+    if (!gp_expect_nothing(a, "after the teleports", why, sizeof why) ||
+        !gp_expect_nothing(b, "after the teleports", why, sizeof why))
+        return fail(c, "%s", why);
+    return RES_PASS;
+}
+
+static enum result case_teleport(struct ctx *c)
+{
+    return on_small_map(c, play_teleport);
 }
 
 /* ------------------------------------------------------------------------
  * Leaving: logout, close, reset
  * --------------------------------------------------------------------- */
 
-static enum result case_logout_removal(struct ctx *c)
+static enum result play_logout_removal(struct game_fx *f)
 {
+    struct ctx *c = f->c;
+    struct gp *a = &f->a, *b = &f->b, *d = &f->d;
     char why[WHY_SIZE];
     unsigned char pkt[PKT_MAX], want[PKT_MAX];
-    struct proc srv;
-    struct gp a, b, d;
-    enum result out = RES_PASS;
     size_t n;
-    if (!game_start(&srv, c->exe, 0, SMALL_MAP, 1, why, sizeof why))
-        return fail(c, "%s", why);
-    gp_init(&a, "A", 8, 8, 100);
-    gp_init(&b, "B", 8, 8, 100);
-    gp_init(&d, "C", 8, 8, 100);
-    if (!two_players(srv.port, &a, &b, why, sizeof why)) {
-        out = fail(c, "%s", why);
-        goto done;
-    }
     n = mk_simple(pkt, CS_LOGOUT);
-    sc_remove(want, a.id);
-    if (!gp_send(&a, pkt, n, why, sizeof why) ||
-        !gp_expect(&b, want, "A logs out, B", why, sizeof why) ||
-        !gp_expect_end(&a, 1, "A logs out", why, sizeof why) ||
-        !gp_expect_nothing(&b, "after A's logout", why, sizeof why)) {
-        out = fail(c, "%s", why);
-        goto done;
-    }
+    sc_remove(want, a->id);
+    if (!gp_send(a, pkt, n, why, sizeof why) ||
+        !gp_expect(b, want, "A logs out, B", why, sizeof why) ||
+        !gp_expect_end(a, 1, "A logs out", why, sizeof why) ||
+        !gp_expect_nothing(b, "after A's logout", why, sizeof why))
+        return fail(c, "%s", why);
     /* A is gone for good: a newcomer sees B only */
-    add_of(want, &b);
-    if (!gp_login(&d, srv.port, "carol", why, sizeof why) ||
-        !gp_expect(&d, want, "C's login after A's logout", why, sizeof why) ||
-        !gp_expect_nothing(&d, "C's login after A's logout: B only", why, sizeof why))
-        out = fail(c, "%s", why);
-done:
-    gp_done(&a, 1);
-    gp_done(&b, 1);
-    gp_done(&d, 1);
-    return game_finish(c, &srv, out);
+    add_of(want, b);
+    if (!gp_login(d, f->srv.port, "carol", why, sizeof why) ||
+        !gp_expect(d, want, "C's login after A's logout", why, sizeof why) ||
+        !gp_expect_nothing(d, "C's login after A's logout: B only", why, sizeof why))
+        return fail(c, "%s", why);
+    return RES_PASS;
+}
+
+static enum result case_logout_removal(struct ctx *c)
+{
+    return on_small_map(c, play_logout_removal);
 }
 
 /* A witness W; C logs in, then closes (abortive: resets); W sees C come
