@@ -26,10 +26,13 @@
  *                   connections arrive, 09's worker pool under 1,000 clients
  *   client_cases.c  the pseudo-step `client`: build/client.exe as echo
  *                   client, bench and compare
- *   game_cases.c    the cases of step 10, the game server: its protocol
- *                   (10_game_server/protocol.h), views, bad packets, a full
- *                   server, a slow reader, many players, NPCs, and
- *                   client.exe's game and stress modes against it
+ *   game_cases.c    the cases of step 10, the game server (their table; the
+ *                   command line, status line, Ctrl+C), with
+ *                   game_play_cases.c (what players see: moves, chat, views,
+ *                   reassembly, bad packets), game_load_cases.c (a full
+ *                   server, a slow reader, many players, NPCs, client.exe's
+ *                   game and stress modes) and game_kit.c/.h (packets of
+ *                   10_game_server/protocol.h, players, the fixture)
  *   bad_server.c    the helper mode `run_tests.exe --bad-server MODE ...`: a
  *                   deliberately wrong echo server, for bench to catch
  *
