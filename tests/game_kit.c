@@ -843,23 +843,25 @@ int two_players(unsigned short port, struct gp *a, struct gp *b, char *why, size
     return gp_expect(a, want, "B's login, A sees B", why, whysz);
 }
 
-enum result on_small_map(struct ctx *c, enum result (*body)(struct game_fx *f))
+const struct game_setup small_two = {SMALL_MAP, 8, 8, 100, {"A", "B", "C", NULL}, 1};
+
+enum result game_fixture(struct ctx *c, const struct game_setup *set,
+                         enum result (*body)(struct game_fx *f))
 {
     char why[WHY_SIZE];
     struct game_fx f;
     enum result out;
+    int n = 0;
     f.c = c;
-    if (!game_start(&f.srv, c->exe, 0, SMALL_MAP, 1, why, sizeof why))
+    if (!game_start(&f.srv, c->exe, 0, set->opts, 1, why, sizeof why))
         return fail(c, "%s", why);
-    gp_init(&f.a, "A", 8, 8, 100);
-    gp_init(&f.b, "B", 8, 8, 100);
-    gp_init(&f.d, "C", 8, 8, 100);
-    if (!two_players(f.srv.port, &f.a, &f.b, why, sizeof why))
+    for (; n < FX_PLAYERS && set->labels[n] != NULL; n++)
+        gp_init(&f.p[n], set->labels[n], set->w, set->h, set->users);
+    if (set->two_in && !two_players(f.srv.port, &f.p[0], &f.p[1], why, sizeof why))
         out = fail(c, "%s", why);
     else
         out = body(&f);
-    gp_done(&f.a, 1);
-    gp_done(&f.b, 1);
-    gp_done(&f.d, 1);
+    for (int i = 0; i < n; i++)
+        gp_done(&f.p[i], 1);
     return game_finish(c, &f.srv, out);
 }

@@ -69,15 +69,27 @@ struct log_mark {
  * A gets B. What most cases start from. */
 #define SMALL_MAP "-m 8x8 -v 7 -u 100"
 
-/* The fixture of the cases on the small map: the server; A and B logged
- * in and seeing each other (two_players); C ready to log in when a case
- * needs a newcomer. The body runs; then every player is closed, and the
- * server must still be running (game_finish). */
+/* The fixture most cases run in (game_fixture): the server started with
+ * no NPCs and `opts`; players labelled `labels` (NULL-ended), for a map
+ * of w x h with `users` slots; with `two_in`, the first two logged in and
+ * seeing each other (two_players). The case's body runs; then every
+ * player is closed, and the server must still be running (game_finish). */
+#define FX_PLAYERS 4
+struct game_setup {
+    const char *opts;
+    int w, h, users;
+    const char *labels[FX_PLAYERS + 1];
+    int two_in;
+};
+
 struct game_fx {
     struct ctx *c;
     struct proc srv;
-    struct gp a, b, d;
+    struct gp p[FX_PLAYERS]; /* in the order of the labels */
 };
+
+/* The small map with A and B logged in and C ready for a newcomer. */
+extern const struct game_setup small_two;
 
 /* ------------------------------------------------------------------------
  * Packets: client packets built, server packets expected, read, shown
@@ -136,7 +148,8 @@ int log_wait_new(struct proc *srv, const struct log_mark *m, const char *const *
 int count_lines(struct proc *p, const char *prefix, char *last, size_t lastsz);
 int wait_lines(struct proc *p, const char *prefix, int count, DWORD ms);
 int two_players(unsigned short port, struct gp *a, struct gp *b, char *why, size_t whysz);
-enum result on_small_map(struct ctx *c, enum result (*body)(struct game_fx *f));
+enum result game_fixture(struct ctx *c, const struct game_setup *set,
+                         enum result (*body)(struct game_fx *f));
 
 /* ------------------------------------------------------------------------
  * The cases, for the table in game_cases.c

@@ -10,33 +10,23 @@
  * full-server: -u 2; the third login is refused; a slot freed is reused
  * --------------------------------------------------------------------- */
 
-enum result case_full_server(struct ctx *c)
+static enum result play_full_server(struct game_fx *f)
 {
+    struct ctx *c = f->c;
+    struct gp *a = &f->p[0], *b = &f->p[1], *d = &f->p[2], *e = &f->p[3];
     char why[WHY_SIZE], st[64], t[160];
     unsigned char pkt[PKT_MAX], want[PKT_MAX], got[PKT_MAX];
-    struct proc srv;
-    struct gp a, b, d, e;
     enum result out = RES_PASS;
     size_t n, k = 0;
     int err = 0, a_id, tries;
     enum net_status r;
-    if (!game_start(&srv, c->exe, 0, "-m 8x8 -v 7 -u 2", 1, why, sizeof why))
-        return fail(c, "%s", why);
-    gp_init(&a, "A", 8, 8, 2);
-    gp_init(&b, "B", 8, 8, 2);
-    gp_init(&d, "C", 8, 8, 2);
-    gp_init(&e, "D", 8, 8, 2);
-    if (!two_players(srv.port, &a, &b, why, sizeof why)) {
-        out = fail(c, "%s", why);
-        goto done;
-    }
     /* the third: SC_LOGIN_FAIL, then the end of the stream */
     n = mk_login(pkt, "carol");
-    if (!gp_connect(&d, srv.port, why, sizeof why) || !gp_send(&d, pkt, n, why, sizeof why)) {
+    if (!gp_connect(d, f->srv.port, why, sizeof why) || !gp_send(d, pkt, n, why, sizeof why)) {
         out = fail(c, "%s", why);
         goto done;
     }
-    r = gp_raw(&d, got, NET_TIMEOUT_MS, why, sizeof why);
+    r = gp_raw(d, got, NET_TIMEOUT_MS, why, sizeof why);
     if (r != NET_OK) {
         out = fail(c, "a third login with -u 2: expected SC_LOGIN_FAIL: %s", why);
         goto done;
@@ -46,7 +36,7 @@ enum result case_full_server(struct ctx *c)
                    pkt_text(got, t, sizeof t));
         goto done;
     }
-    r = net_recv_some(d.s, got, sizeof got, NET_TIMEOUT_MS, &k, &err);
+    r = net_recv_some(d->s, got, sizeof got, NET_TIMEOUT_MS, &k, &err);
     if (r == NET_OK) {
         out = fail(c, "a third login with -u 2: %llu more bytes after SC_LOGIN_FAIL (expected "
                       "the end of the stream)",
@@ -59,36 +49,36 @@ enum result case_full_server(struct ctx *c)
                    net_status_text(r, err, st, sizeof st));
         goto done;
     }
-    if (!gp_expect_nothing(&a, "after the refused login", why, sizeof why) ||
-        !gp_expect_nothing(&b, "after the refused login", why, sizeof why)) {
+    if (!gp_expect_nothing(a, "after the refused login", why, sizeof why) ||
+        !gp_expect_nothing(b, "after the refused login", why, sizeof why)) {
         out = fail(c, "%s", why);
         goto done;
     }
     /* A leaves; B sees it; D gets A's slot, once it is free (the server
      * frees it when A's last operation has completed: try again until) */
-    a_id = a.id;
-    gp_done(&a, 0);
+    a_id = a->id;
+    gp_done(a, 0);
     sc_remove(want, a_id);
-    if (!gp_expect(&b, want, "A closes", why, sizeof why)) {
+    if (!gp_expect(b, want, "A closes", why, sizeof why)) {
         out = fail(c, "%s", why);
         goto done;
     }
     for (tries = 0; tries < 40; tries++) {
-        snprintf(e.name, sizeof e.name, "dave");
+        snprintf(e->name, sizeof e->name, "dave");
         n = mk_login(pkt, "dave");
-        if (!gp_connect(&e, srv.port, why, sizeof why) || !gp_send(&e, pkt, n, why, sizeof why)) {
+        if (!gp_connect(e, f->srv.port, why, sizeof why) || !gp_send(e, pkt, n, why, sizeof why)) {
             out = fail(c, "%s", why);
             goto done;
         }
-        r = gp_raw(&e, got, NET_TIMEOUT_MS, why, sizeof why);
+        r = gp_raw(e, got, NET_TIMEOUT_MS, why, sizeof why);
         if (r != NET_OK) {
             out = fail(c, "D's login, after A left: %s", why);
             goto done;
         }
         if (got[1] != SC_LOGIN_FAIL)
             break;
-        gp_done(&e, 1);
-        gp_init(&e, "D", 8, 8, 2);
+        gp_done(e, 1);
+        gp_init(e, "D", 8, 8, 2);
         Sleep(250); /* A's slot is not free yet: again in a moment */
     }
     if (tries == 40) {
@@ -98,34 +88,39 @@ enum result case_full_server(struct ctx *c)
     }
     {
         int echo = 0;
-        if (!gp_track(&e, got, &echo, why, sizeof why)) {
+        if (!gp_track(e, got, &echo, why, sizeof why)) {
             out = fail(c, "D's login, after A left: %s", why);
             goto done;
         }
     }
-    if (e.id != a_id) {
-        out = fail(c, "D got id %d; with -u 2 and B holding id %d, the free id is A's, %d", e.id,
-                   b.id, a_id);
+    if (e->id != a_id) {
+        out = fail(c, "D got id %d; with -u 2 and B holding id %d, the free id is A's, %d", e->id,
+                   b->id, a_id);
         goto done;
     }
-    add_of(want, &b);
-    if (!gp_expect(&e, want, "D's login in A's slot", why, sizeof why)) {
+    add_of(want, b);
+    if (!gp_expect(e, want, "D's login in A's slot", why, sizeof why)) {
         out = fail(c, "%s", why);
         goto done;
     }
-    add_of(want, &e);
-    if (!gp_expect(&b, want, "D's login in A's slot, B sees D", why, sizeof why) ||
-        !gp_expect_nothing(&b, "at the end", why, sizeof why) ||
-        !gp_expect_nothing(&e, "at the end", why, sizeof why))
+    add_of(want, e);
+    if (!gp_expect(b, want, "D's login in A's slot, B sees D", why, sizeof why) ||
+        !gp_expect_nothing(b, "at the end", why, sizeof why) ||
+        !gp_expect_nothing(e, "at the end", why, sizeof why))
         out = fail(c, "%s", why);
     else if (tries > 0)
         info(c, "D's login was refused %d times before A's slot was free", tries);
 done:
-    gp_done(&a, 1);
-    gp_done(&b, 1);
-    gp_done(&d, 1);
-    gp_done(&e, 1);
-    return game_finish(c, &srv, out);
+    return out;
+}
+
+/* The small map with two slots (-u 2): A and B logged in, C and D ready. */
+static const struct game_setup full_two = {
+    "-m 8x8 -v 7 -u 2", 8, 8, 2, {"A", "B", "C", "D", NULL}, 1};
+
+enum result case_full_server(struct ctx *c)
+{
+    return game_fixture(c, &full_two, play_full_server);
 }
 
 /* ------------------------------------------------------------------------

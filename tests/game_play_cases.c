@@ -13,7 +13,7 @@
 static enum result play_login_and_see(struct game_fx *f)
 {
     struct ctx *c = f->c;
-    struct gp *a = &f->a, *b = &f->b;
+    struct gp *a = &f->p[0], *b = &f->p[1];
     char why[WHY_SIZE], t[160];
     SC_LOGIN_INFO_PACKET li;
     if (!gp_expect_nothing(a, "after the logins", why, sizeof why) ||
@@ -29,13 +29,13 @@ static enum result play_login_and_see(struct game_fx *f)
 
 enum result case_login_and_see(struct ctx *c)
 {
-    return on_small_map(c, play_login_and_see);
+    return game_fixture(c, &small_two, play_login_and_see);
 }
 
 static enum result play_move_echo_broadcast(struct game_fx *f)
 {
     struct ctx *c = f->c;
-    struct gp *a = &f->a, *b = &f->b;
+    struct gp *a = &f->p[0], *b = &f->p[1];
     char why[WHY_SIZE];
     unsigned char want[PKT_MAX];
     int dir, x, y;
@@ -62,13 +62,13 @@ static enum result play_move_echo_broadcast(struct game_fx *f)
 
 enum result case_move_echo_broadcast(struct ctx *c)
 {
-    return on_small_map(c, play_move_echo_broadcast);
+    return game_fixture(c, &small_two, play_move_echo_broadcast);
 }
 
 static enum result play_chat(struct game_fx *f)
 {
     struct ctx *c = f->c;
-    struct gp *a = &f->a, *b = &f->b;
+    struct gp *a = &f->p[0], *b = &f->p[1];
     char why[WHY_SIZE], xs[CHAT_SIZE];
     unsigned char pkt[PKT_MAX], want[PKT_MAX];
     size_t n;
@@ -101,7 +101,7 @@ static enum result play_chat(struct game_fx *f)
 
 enum result case_chat(struct ctx *c)
 {
-    return on_small_map(c, play_chat);
+    return game_fixture(c, &small_two, play_chat);
 }
 
 /* CS_ATTACK (no combat yet) and a second CS_LOGIN are accepted and change
@@ -109,7 +109,7 @@ enum result case_chat(struct ctx *c)
 static enum result play_attack_relogin(struct game_fx *f)
 {
     struct ctx *c = f->c;
-    struct gp *a = &f->a, *b = &f->b, *d = &f->d;
+    struct gp *a = &f->p[0], *b = &f->p[1], *d = &f->p[2];
     char why[WHY_SIZE];
     unsigned char pkt[2 * PKT_MAX], want[ANY_MAX][PKT_MAX];
     size_t n;
@@ -140,7 +140,7 @@ static enum result play_attack_relogin(struct game_fx *f)
 
 enum result case_attack_relogin(struct ctx *c)
 {
-    return on_small_map(c, play_attack_relogin);
+    return game_fixture(c, &small_two, play_attack_relogin);
 }
 
 /* A direction that does not exist: the move goes nowhere and is answered
@@ -148,7 +148,7 @@ enum result case_attack_relogin(struct ctx *c)
 static enum result play_bad_direction(struct game_fx *f)
 {
     struct ctx *c = f->c;
-    struct gp *a = &f->a, *b = &f->b;
+    struct gp *a = &f->p[0], *b = &f->p[1];
     static const int dirs[] = {9, -1, 4, 127};
     char why[WHY_SIZE], when[64];
     unsigned char want[PKT_MAX];
@@ -166,13 +166,13 @@ static enum result play_bad_direction(struct game_fx *f)
 
 enum result case_bad_direction(struct ctx *c)
 {
-    return on_small_map(c, play_bad_direction);
+    return game_fixture(c, &small_two, play_bad_direction);
 }
 
 static enum result play_teleport(struct game_fx *f)
 {
     struct ctx *c = f->c;
-    struct gp *a = &f->a, *b = &f->b;
+    struct gp *a = &f->p[0], *b = &f->p[1];
     char why[WHY_SIZE], t[160];
     unsigned char pkt[PKT_MAX], got[PKT_MAX];
     size_t n;
@@ -201,7 +201,7 @@ static enum result play_teleport(struct game_fx *f)
 
 enum result case_teleport(struct ctx *c)
 {
-    return on_small_map(c, play_teleport);
+    return game_fixture(c, &small_two, play_teleport);
 }
 
 /* ------------------------------------------------------------------------
@@ -211,7 +211,7 @@ enum result case_teleport(struct ctx *c)
 static enum result play_logout_removal(struct game_fx *f)
 {
     struct ctx *c = f->c;
-    struct gp *a = &f->a, *b = &f->b, *d = &f->d;
+    struct gp *a = &f->p[0], *b = &f->p[1], *d = &f->p[2];
     char why[WHY_SIZE];
     unsigned char pkt[PKT_MAX], want[PKT_MAX];
     size_t n;
@@ -233,7 +233,7 @@ static enum result play_logout_removal(struct game_fx *f)
 
 enum result case_logout_removal(struct ctx *c)
 {
-    return on_small_map(c, play_logout_removal);
+    return game_fixture(c, &small_two, play_logout_removal);
 }
 
 /* A witness W; C logs in, then closes (abortive: resets); W sees C come
@@ -290,8 +290,10 @@ enum result case_reset_removal(struct ctx *c)
  * edge-clamp: a step off the map is blocked and still answered
  * --------------------------------------------------------------------- */
 
-enum result case_edge_clamp(struct ctx *c)
+static enum result play_edge_clamp(struct game_fx *f)
 {
+    struct ctx *c = f->c;
+    struct gp *a = &f->p[0];
     static const struct {
         int at_x, at_y; /* walk there first */
         int dir;
@@ -305,35 +307,37 @@ enum result case_edge_clamp(struct ctx *c)
     };
     char why[WHY_SIZE], when[96];
     unsigned char want[PKT_MAX];
-    struct proc srv;
-    struct gp a;
     enum result out = RES_PASS;
-    if (!game_start(&srv, c->exe, 0, "-m 5x5 -v 2 -u 100", 1, why, sizeof why))
-        return fail(c, "%s", why);
-    gp_init(&a, "A", 5, 5, 100);
-    if (!gp_login(&a, srv.port, "alice", why, sizeof why)) {
+    if (!gp_login(a, f->srv.port, "alice", why, sizeof why)) {
         out = fail(c, "%s", why);
         goto done;
     }
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
-        if (!gp_walk(&a, steps[i].at_x, steps[i].at_y, why, sizeof why)) {
+        if (!gp_walk(a, steps[i].at_x, steps[i].at_y, why, sizeof why)) {
             out = fail(c, "%s", why);
             goto done;
         }
         snprintf(when, sizeof when, "at (%d, %d), a step %s", steps[i].at_x, steps[i].at_y,
                  dir_name(steps[i].dir));
-        sc_move(want, a.id, steps[i].x, steps[i].y, steps[i].t);
-        if (!gp_send_move(&a, steps[i].dir, steps[i].t, why, sizeof why) ||
-            !gp_expect(&a, want, when, why, sizeof why)) {
+        sc_move(want, a->id, steps[i].x, steps[i].y, steps[i].t);
+        if (!gp_send_move(a, steps[i].dir, steps[i].t, why, sizeof why) ||
+            !gp_expect(a, want, when, why, sizeof why)) {
             out = fail(c, "%s", why);
             goto done;
         }
     }
-    if (!gp_expect_nothing(&a, "at the end", why, sizeof why))
+    if (!gp_expect_nothing(a, "at the end", why, sizeof why))
         out = fail(c, "%s", why);
 done:
-    gp_done(&a, 1);
-    return game_finish(c, &srv, out);
+    return out;
+}
+
+/* A 5x5 map, range 2: A alone. */
+static const struct game_setup edge_map = {"-m 5x5 -v 2 -u 100", 5, 5, 100, {"A", NULL}, 0};
+
+enum result case_edge_clamp(struct ctx *c)
+{
+    return game_fixture(c, &edge_map, play_edge_clamp);
 }
 
 /* ------------------------------------------------------------------------
@@ -342,29 +346,23 @@ done:
  * view and out again; C, far away, hears nothing of it.
  * --------------------------------------------------------------------- */
 
-enum result case_view_enter_leave(struct ctx *c)
+static enum result play_view_enter_leave(struct game_fx *f)
 {
+    struct ctx *c = f->c;
+    struct gp *g = f->p, *a = &g[0], *b = &g[1], *d = &g[2];
     char why[WHY_SIZE], when[64];
     unsigned char pkt[PKT_MAX], want[PKT_MAX];
-    struct proc srv;
-    struct gp g[3];
     static const char *const names[3] = {"alice", "bob", "carol"};
     static const int target[3][2] = {{0, 0}, {0, 10}, {40, 40}};
-    struct gp *a = &g[0], *b = &g[1], *d = &g[2];
     enum result out = RES_PASS;
     int i, k;
     size_t n;
-    if (!game_start(&srv, c->exe, 0, "-m 50x50 -v 3 -u 100", 1, why, sizeof why))
-        return fail(c, "%s", why);
-    gp_init(a, "A", 50, 50, 100);
-    gp_init(b, "B", 50, 50, 100);
-    gp_init(d, "C", 50, 50, 100);
     /* Into place. On the way they may see each other for a while: the
      * tracker follows. Then two rounds of markers: after the first, every
      * walk's last move has been handled whole (a client's packets are
      * handled in order); the second collects what those moves sent. */
     for (i = 0; i < 3; i++)
-        if (!gp_login(&g[i], srv.port, names[i], why, sizeof why)) {
+        if (!gp_login(&g[i], f->srv.port, names[i], why, sizeof why)) {
             out = fail(c, "%s", why);
             goto done;
         }
@@ -458,9 +456,16 @@ enum result case_view_enter_leave(struct ctx *c)
         !gp_expect_nothing(d, "at the end", why, sizeof why))
         out = fail(c, "%s", why);
 done:
-    for (i = 0; i < 3; i++)
-        gp_done(&g[i], 1);
-    return game_finish(c, &srv, out);
+    return out;
+}
+
+/* A 50x50 map, range 3: A, B and C, not logged in yet. */
+static const struct game_setup wide_three = {
+    "-m 50x50 -v 3 -u 100", 50, 50, 100, {"A", "B", "C", NULL}, 0};
+
+enum result case_view_enter_leave(struct ctx *c)
+{
+    return game_fixture(c, &wide_three, play_view_enter_leave);
 }
 
 /* ------------------------------------------------------------------------
@@ -479,72 +484,76 @@ static int send_pieces(struct gp *p, const unsigned char *data, size_t len, size
     return 1;
 }
 
-enum result case_split_packets(struct ctx *c)
+static enum result play_split_packets(struct game_fx *f)
 {
+    struct ctx *c = f->c;
+    struct gp *a = &f->p[0];
     char why[WHY_SIZE], when[64];
     unsigned char pkt[PKT_MAX], want[PKT_MAX];
-    struct proc srv;
-    struct gp a;
     enum result out = RES_PASS;
     size_t n;
-    if (!game_start(&srv, c->exe, 0, SMALL_MAP, 1, why, sizeof why))
-        return fail(c, "%s", why);
-    gp_init(&a, "A", 8, 8, 100);
-    snprintf(a.name, sizeof a.name, "alice");
-    if (!gp_connect(&a, srv.port, why, sizeof why)) {
+    snprintf(a->name, sizeof a->name, "alice");
+    if (!gp_connect(a, f->srv.port, why, sizeof why)) {
         out = fail(c, "%s", why);
         goto done;
     }
     /* CS_LOGIN one byte at a time */
     n = mk_login(pkt, "alice");
-    if (!send_pieces(&a, pkt, n, 1, 20, why, sizeof why)) {
+    if (!send_pieces(a, pkt, n, 1, 20, why, sizeof why)) {
         out = fail(c, "%s", why);
         goto done;
     }
-    if (gp_next(&a, pkt, NET_TIMEOUT_MS, why, sizeof why) != NET_OK) {
+    if (gp_next(a, pkt, NET_TIMEOUT_MS, why, sizeof why) != NET_OK) {
         out = fail(c, "CS_LOGIN sent one byte at a time: %s", why);
         goto done;
     }
     /* CS_MOVE cut after each of its bytes */
     for (size_t cut = 1; cut < sizeof(CS_MOVE_PACKET); cut++) {
-        int dir = a.x < 4 ? DIR_RIGHT : DIR_LEFT, x = a.x, y = a.y;
+        int dir = a->x < 4 ? DIR_RIGHT : DIR_LEFT, x = a->x, y = a->y;
         uint32_t t = 1000u + (uint32_t)cut;
         step_from(dir, 8, 8, &x, &y);
         snprintf(when, sizeof when, "CS_MOVE in two pieces, cut after byte %u", (unsigned)cut);
         n = mk_move(pkt, dir, t);
-        sc_move(want, a.id, x, y, t);
-        if (!gp_send(&a, pkt, cut, why, sizeof why)) {
+        sc_move(want, a->id, x, y, t);
+        if (!gp_send(a, pkt, cut, why, sizeof why)) {
             out = fail(c, "%s", why);
             goto done;
         }
         Sleep(50); /* the first piece arrives alone */
-        if (!gp_send(&a, pkt + cut, n - cut, why, sizeof why) ||
-            !gp_expect(&a, want, when, why, sizeof why)) {
+        if (!gp_send(a, pkt + cut, n - cut, why, sizeof why) ||
+            !gp_expect(a, want, when, why, sizeof why)) {
             out = fail(c, "%s", why);
             goto done;
         }
     }
     /* CS_CHAT in three pieces: the header, most of the text, the rest */
     n = mk_chat(pkt, "split chat", 11);
-    sc_chat(want, a.id, "split chat", 10);
-    if (!gp_send(&a, pkt, 1, why, sizeof why) ||
-        !send_pieces(&a, pkt + 1, n - 1, 60, 50, why, sizeof why) ||
-        !gp_expect(&a, want, "CS_CHAT in three pieces", why, sizeof why) ||
-        !gp_expect_nothing(&a, "at the end", why, sizeof why))
+    sc_chat(want, a->id, "split chat", 10);
+    if (!gp_send(a, pkt, 1, why, sizeof why) ||
+        !send_pieces(a, pkt + 1, n - 1, 60, 50, why, sizeof why) ||
+        !gp_expect(a, want, "CS_CHAT in three pieces", why, sizeof why) ||
+        !gp_expect_nothing(a, "at the end", why, sizeof why))
         out = fail(c, "%s", why);
 done:
-    gp_done(&a, 1);
-    return game_finish(c, &srv, out);
+    return out;
+}
+
+/* The small map, A alone and not connected yet. */
+static const struct game_setup small_one = {SMALL_MAP, 8, 8, 100, {"A", NULL}, 0};
+
+enum result case_split_packets(struct ctx *c)
+{
+    return game_fixture(c, &small_one, play_split_packets);
 }
 
 #define BURST_MOVES 100
 
-enum result case_coalesced_packets(struct ctx *c)
+static enum result play_coalesced_packets(struct game_fx *f)
 {
+    struct ctx *c = f->c;
+    struct gp *a = &f->p[0];
     char why[WHY_SIZE], when[64], st[64];
     unsigned char *burst, want[PKT_MAX];
-    struct proc srv;
-    struct gp a;
     enum result out = RES_PASS;
     size_t n = 0, got = 0;
     int x, y, err = 0;
@@ -552,13 +561,8 @@ enum result case_coalesced_packets(struct ctx *c)
     burst = (unsigned char *)malloc(BURST_MOVES * sizeof(CS_MOVE_PACKET) + 3 * PKT_MAX);
     if (burst == NULL)
         return fail(c, "out of memory");
-    if (!game_start(&srv, c->exe, 0, SMALL_MAP, 1, why, sizeof why)) {
-        free(burst);
-        return fail(c, "%s", why);
-    }
-    gp_init(&a, "A", 8, 8, 100);
-    snprintf(a.name, sizeof a.name, "alice");
-    if (!gp_connect(&a, srv.port, why, sizeof why)) {
+    snprintf(a->name, sizeof a->name, "alice");
+    if (!gp_connect(a, f->srv.port, why, sizeof why)) {
         out = fail(c, "%s", why);
         goto done;
     }
@@ -566,16 +570,16 @@ enum result case_coalesced_packets(struct ctx *c)
      * login, not taken as part of it nor as a move before it */
     n = mk_login(burst, "alice");
     n += mk_move(burst + n, DIR_RIGHT, 1);
-    if (!gp_send(&a, burst, n, why, sizeof why) ||
-        gp_next(&a, want, NET_TIMEOUT_MS, why, sizeof why) != NET_OK) {
+    if (!gp_send(a, burst, n, why, sizeof why) ||
+        gp_next(a, want, NET_TIMEOUT_MS, why, sizeof why) != NET_OK) {
         out = fail(c, "CS_LOGIN and CS_MOVE in one send: %s", why);
         goto done;
     }
-    x = a.x;
-    y = a.y;
+    x = a->x;
+    y = a->y;
     step_from(DIR_RIGHT, 8, 8, &x, &y);
-    sc_move(want, a.id, x, y, 1);
-    if (!gp_expect(&a, want, "CS_LOGIN and CS_MOVE in one send", why, sizeof why)) {
+    sc_move(want, a->id, x, y, 1);
+    if (!gp_expect(a, want, "CS_LOGIN and CS_MOVE in one send", why, sizeof why)) {
         out = fail(c, "%s", why);
         goto done;
     }
@@ -583,15 +587,15 @@ enum result case_coalesced_packets(struct ctx *c)
     n = 0;
     for (int i = 0; i < BURST_MOVES; i++)
         n += mk_move(burst + n, (i / 3) % 4, 2000u + (uint32_t)i);
-    if (!gp_send(&a, burst, n, why, sizeof why)) {
+    if (!gp_send(a, burst, n, why, sizeof why)) {
         out = fail(c, "%s", why);
         goto done;
     }
     for (int i = 0; i < BURST_MOVES; i++) {
         step_from((i / 3) % 4, 8, 8, &x, &y);
-        sc_move(want, a.id, x, y, 2000u + (uint32_t)i);
+        sc_move(want, a->id, x, y, 2000u + (uint32_t)i);
         snprintf(when, sizeof when, "%d CS_MOVEs in one send, answer %d", BURST_MOVES, i + 1);
-        if (!gp_expect(&a, want, when, why, sizeof why)) {
+        if (!gp_expect(a, want, when, why, sizeof why)) {
             out = fail(c, "%s", why);
             goto done;
         }
@@ -600,44 +604,48 @@ enum result case_coalesced_packets(struct ctx *c)
     n = mk_chat(burst, "coalesced", 10);
     n += mk_move(burst + n, DIR_NOWHERE, 42);
     n += mk_move(burst + n, DIR_NOWHERE, 43);
-    if (!gp_send(&a, burst, n - 3, why, sizeof why)) {
+    if (!gp_send(a, burst, n - 3, why, sizeof why)) {
         out = fail(c, "%s", why);
         goto done;
     }
-    sc_chat(want, a.id, "coalesced", 9);
-    if (!gp_expect(&a, want, "CS_CHAT, CS_MOVE and half a CS_MOVE in one send", why,
+    sc_chat(want, a->id, "coalesced", 9);
+    if (!gp_expect(a, want, "CS_CHAT, CS_MOVE and half a CS_MOVE in one send", why,
                    sizeof why)) {
         out = fail(c, "%s", why);
         goto done;
     }
-    sc_move(want, a.id, x, y, 42);
-    if (!gp_expect(&a, want, "CS_CHAT, CS_MOVE and half a CS_MOVE in one send", why,
+    sc_move(want, a->id, x, y, 42);
+    if (!gp_expect(a, want, "CS_CHAT, CS_MOVE and half a CS_MOVE in one send", why,
                    sizeof why)) {
         out = fail(c, "%s", why);
         goto done;
     }
     /* the half move is not answered: a packet is left half sent here, so
      * this is the one place that waits for silence */
-    r = net_recv_some(a.s, a.rb + a.rlen, sizeof a.rb - a.rlen, 500, &got, &err);
-    if (a.rlen > 0 || r == NET_OK) {
+    r = net_recv_some(a->s, a->rb + a->rlen, sizeof a->rb - a->rlen, 500, &got, &err);
+    if (a->rlen > 0 || r == NET_OK) {
         out = fail(c, "4 bytes of a 7-byte CS_MOVE: %llu bytes came back before the rest was "
                       "sent",
-                   (unsigned long long)(a.rlen + got));
+                   (unsigned long long)(a->rlen + got));
         goto done;
     }
     if (r != NET_TIMEOUT) {
         out = fail(c, "4 bytes of a 7-byte CS_MOVE: %s", net_status_text(r, err, st, sizeof st));
         goto done;
     }
-    sc_move(want, a.id, x, y, 43);
-    if (!gp_send(&a, burst + n - 3, 3, why, sizeof why) ||
-        !gp_expect(&a, want, "the last 3 bytes of the CS_MOVE", why, sizeof why) ||
-        !gp_expect_nothing(&a, "at the end", why, sizeof why))
+    sc_move(want, a->id, x, y, 43);
+    if (!gp_send(a, burst + n - 3, 3, why, sizeof why) ||
+        !gp_expect(a, want, "the last 3 bytes of the CS_MOVE", why, sizeof why) ||
+        !gp_expect_nothing(a, "at the end", why, sizeof why))
         out = fail(c, "%s", why);
 done:
     free(burst);
-    gp_done(&a, 1);
-    return game_finish(c, &srv, out);
+    return out;
+}
+
+enum result case_coalesced_packets(struct ctx *c)
+{
+    return game_fixture(c, &small_one, play_coalesced_packets);
 }
 
 /* ------------------------------------------------------------------------
