@@ -249,8 +249,9 @@ done:
 }
 
 /* ------------------------------------------------------------------------
- * The list: name, flags, deadline (s), function. Nothing is shared: each
- * case starts the server it needs.
+ * The list: name, flags, deadline (s), function, like every case file's
+ * (the driver runs tables). Nothing is shared: each case starts the
+ * server it needs, most through game_fixture.
  * --------------------------------------------------------------------- */
 
 const struct test_case game_cases[] = {

@@ -30,28 +30,21 @@
 /* The size of each server packet type, 0 for a type that does not exist. */
 static unsigned sc_size(unsigned type)
 {
-    switch (type) {
-    case SC_LOGIN_INFO:
-        return (unsigned)sizeof(SC_LOGIN_INFO_PACKET);
-    case SC_ADD_OBJECT:
-        return (unsigned)sizeof(SC_ADD_OBJECT_PACKET);
-    case SC_REMOVE_OBJECT:
-        return (unsigned)sizeof(SC_REMOVE_OBJECT_PACKET);
-    case SC_MOVE_OBJECT:
-        return (unsigned)sizeof(SC_MOVE_OBJECT_PACKET);
-    case SC_CHAT:
-        return (unsigned)sizeof(SC_CHAT_PACKET);
-    case SC_LOGIN_OK:
-        return (unsigned)sizeof(SC_LOGIN_OK_PACKET);
-    case SC_LOGIN_FAIL:
-        return (unsigned)sizeof(SC_LOGIN_FAIL_PACKET);
-    case SC_STAT_CHANGE:
-        return (unsigned)sizeof(SC_STAT_CHANGE_PACKET);
-    default:
-        return 0;
-    }
+    static const unsigned size[] = {
+        [SC_LOGIN_INFO] = sizeof(SC_LOGIN_INFO_PACKET),
+        [SC_ADD_OBJECT] = sizeof(SC_ADD_OBJECT_PACKET),
+        [SC_REMOVE_OBJECT] = sizeof(SC_REMOVE_OBJECT_PACKET),
+        [SC_MOVE_OBJECT] = sizeof(SC_MOVE_OBJECT_PACKET),
+        [SC_CHAT] = sizeof(SC_CHAT_PACKET),
+        [SC_LOGIN_OK] = sizeof(SC_LOGIN_OK_PACKET),
+        [SC_LOGIN_FAIL] = sizeof(SC_LOGIN_FAIL_PACKET),
+        [SC_STAT_CHANGE] = sizeof(SC_STAT_CHANGE_PACKET),
+    };
+    return type < sizeof size / sizeof size[0] ? size[type] : 0;
 }
 
+/* One builder per packet type, alike on purpose: each fills its own
+ * struct of protocol.h field by field, as a student's client would. */
 size_t mk_login(unsigned char *out, const char *name)
 {
     CS_LOGIN_PACKET p;
@@ -708,6 +701,19 @@ void add_of(unsigned char *out, const struct gp *o)
     sc_add(out, o->id, o->x, o->y, o->name);
 }
 
+/* `x` and `y` come into each other's view: `y` is told of `x` (an
+ * SC_ADD_OBJECT, `when_y` in the reason), then `x` of `y` (`when_x`). */
+int gp_meet(struct gp *x, struct gp *y, const char *when_y, const char *when_x, char *why,
+            size_t whysz)
+{
+    unsigned char want[PKT_MAX];
+    add_of(want, x);
+    if (!gp_expect(y, want, when_y, why, whysz))
+        return 0;
+    add_of(want, y);
+    return gp_expect(x, want, when_x, why, whysz);
+}
+
 /* The player's connection ends: end-of-file or a reset, no packet first. */
 int gp_expect_end(struct gp *p, int eof_only, const char *when, char *why, size_t whysz)
 {
@@ -827,7 +833,6 @@ int wait_lines(struct proc *p, const char *prefix, int count, DWORD ms)
 
 int two_players(unsigned short port, struct gp *a, struct gp *b, char *why, size_t whysz)
 {
-    unsigned char want[PKT_MAX];
     if (!gp_login(a, port, "alice", why, whysz) ||
         !gp_expect_nothing(a, "after A's login, alone", why, whysz) ||
         !gp_login(b, port, "bob", why, whysz))
@@ -836,11 +841,7 @@ int two_players(unsigned short port, struct gp *a, struct gp *b, char *why, size
         snprintf(why, whysz, "A and B both got id %d", a->id);
         return 0;
     }
-    add_of(want, a);
-    if (!gp_expect(b, want, "B's login, B sees A", why, whysz))
-        return 0;
-    add_of(want, b);
-    return gp_expect(a, want, "B's login, A sees B", why, whysz);
+    return gp_meet(a, b, "B's login, B sees A", "B's login, A sees B", why, whysz);
 }
 
 const struct game_setup small_two = {SMALL_MAP, 8, 8, 100, {"A", "B", "C", NULL}, 1};

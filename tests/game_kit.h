@@ -133,6 +133,8 @@ int gp_walk(struct gp *p, int tx, int ty, char *why, size_t whysz);
 int gp_connect(struct gp *p, unsigned short port, char *why, size_t whysz);
 int gp_login(struct gp *p, unsigned short port, const char *name, char *why, size_t whysz);
 void add_of(unsigned char *out, const struct gp *o);
+int gp_meet(struct gp *x, struct gp *y, const char *when_y, const char *when_x, char *why,
+            size_t whysz);
 int gp_expect_end(struct gp *p, int eof_only, const char *when, char *why, size_t whysz);
 
 /* ------------------------------------------------------------------------

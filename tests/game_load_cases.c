@@ -10,23 +10,35 @@
  * full-server: -u 2; the third login is refused; a slot freed is reused
  * --------------------------------------------------------------------- */
 
+/* Connects `p` and sends CS_LOGIN as `name`; the first packet back goes
+ * to `got` unchecked (the login may be refused), `*r` says how the read
+ * went. 0 when connecting or sending failed (`why` set). */
+static int login_unchecked(struct gp *p, unsigned short port, const char *name,
+                           unsigned char *got, enum net_status *r, char *why, size_t whysz)
+{
+    unsigned char pkt[PKT_MAX];
+    size_t n = mk_login(pkt, name);
+    if (!gp_connect(p, port, why, whysz) || !gp_send(p, pkt, n, why, whysz))
+        return 0;
+    *r = gp_raw(p, got, NET_TIMEOUT_MS, why, whysz);
+    return 1;
+}
+
 static enum result play_full_server(struct game_fx *f)
 {
     struct ctx *c = f->c;
     struct gp *a = &f->p[0], *b = &f->p[1], *d = &f->p[2], *e = &f->p[3];
     char why[WHY_SIZE], st[64], t[160];
-    unsigned char pkt[PKT_MAX], want[PKT_MAX], got[PKT_MAX];
+    unsigned char want[PKT_MAX], got[PKT_MAX];
     enum result out = RES_PASS;
-    size_t n, k = 0;
+    size_t k = 0;
     int err = 0, a_id, tries;
     enum net_status r;
     /* the third: SC_LOGIN_FAIL, then the end of the stream */
-    n = mk_login(pkt, "carol");
-    if (!gp_connect(d, f->srv.port, why, sizeof why) || !gp_send(d, pkt, n, why, sizeof why)) {
+    if (!login_unchecked(d, f->srv.port, "carol", got, &r, why, sizeof why)) {
         out = fail(c, "%s", why);
         goto done;
     }
-    r = gp_raw(d, got, NET_TIMEOUT_MS, why, sizeof why);
     if (r != NET_OK) {
         out = fail(c, "a third login with -u 2: expected SC_LOGIN_FAIL: %s", why);
         goto done;
@@ -65,12 +77,10 @@ static enum result play_full_server(struct game_fx *f)
     }
     for (tries = 0; tries < 40; tries++) {
         snprintf(e->name, sizeof e->name, "dave");
-        n = mk_login(pkt, "dave");
-        if (!gp_connect(e, f->srv.port, why, sizeof why) || !gp_send(e, pkt, n, why, sizeof why)) {
+        if (!login_unchecked(e, f->srv.port, "dave", got, &r, why, sizeof why)) {
             out = fail(c, "%s", why);
             goto done;
         }
-        r = gp_raw(e, got, NET_TIMEOUT_MS, why, sizeof why);
         if (r != NET_OK) {
             out = fail(c, "D's login, after A left: %s", why);
             goto done;
@@ -98,13 +108,8 @@ static enum result play_full_server(struct game_fx *f)
                    b->id, a_id);
         goto done;
     }
-    add_of(want, b);
-    if (!gp_expect(e, want, "D's login in A's slot", why, sizeof why)) {
-        out = fail(c, "%s", why);
-        goto done;
-    }
-    add_of(want, e);
-    if (!gp_expect(b, want, "D's login in A's slot, B sees D", why, sizeof why) ||
+    if (!gp_meet(b, e, "D's login in A's slot", "D's login in A's slot, B sees D", why,
+                 sizeof why) ||
         !gp_expect_nothing(b, "at the end", why, sizeof why) ||
         !gp_expect_nothing(e, "at the end", why, sizeof why))
         out = fail(c, "%s", why);
@@ -220,13 +225,8 @@ enum result case_slow_reader(struct ctx *c)
         out = fail(c, "%s", why);
         goto done;
     }
-    add_of(want, &t);
-    if (!gp_expect(&u, want, "a newcomer after S was dropped", why, sizeof why)) {
-        out = fail(c, "%s", why);
-        goto done;
-    }
-    add_of(want, &u);
-    if (!gp_expect(&t, want, "a newcomer after S was dropped, T sees it", why, sizeof why))
+    if (!gp_meet(&t, &u, "a newcomer after S was dropped",
+                 "a newcomer after S was dropped, T sees it", why, sizeof why))
         out = fail(c, "%s", why);
 done:
     free(batch);

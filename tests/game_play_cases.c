@@ -254,13 +254,7 @@ static enum result leave_case(struct ctx *c, int abortive)
         out = fail(c, "%s", why);
         goto done;
     }
-    add_of(want, &w);
-    if (!gp_expect(&d, want, "C's login, C sees W", why, sizeof why)) {
-        out = fail(c, "%s", why);
-        goto done;
-    }
-    add_of(want, &d);
-    if (!gp_expect(&w, want, "C's login, W sees C", why, sizeof why)) {
+    if (!gp_meet(&w, &d, "C's login, C sees W", "C's login, W sees C", why, sizeof why)) {
         out = fail(c, "%s", why);
         goto done;
     }
@@ -408,13 +402,8 @@ static enum result play_view_enter_leave(struct game_fx *f)
         out = fail(c, "%s", why);
         goto done;
     }
-    add_of(want, a);
-    if (!gp_expect(b, want, "B steps to (0,3), within 3 of A", why, sizeof why)) {
-        out = fail(c, "%s", why);
-        goto done;
-    }
-    add_of(want, b);
-    if (!gp_expect(a, want, "B steps to (0,3), A sees B come", why, sizeof why)) {
+    if (!gp_meet(a, b, "B steps to (0,3), within 3 of A", "B steps to (0,3), A sees B come",
+                 why, sizeof why)) {
         out = fail(c, "%s", why);
         goto done;
     }
@@ -711,13 +700,7 @@ enum result case_malformed(struct ctx *c)
                 out = fail(c, "%s: %s", when, why);
                 goto done;
             }
-            add_of(want, &w);
-            if (!gp_expect(&m, want, when, why, sizeof why)) {
-                out = fail(c, "%s", why);
-                goto done;
-            }
-            add_of(want, &m);
-            if (!gp_expect(&w, want, when, why, sizeof why)) {
+            if (!gp_meet(&w, &m, when, when, why, sizeof why)) {
                 out = fail(c, "%s", why);
                 goto done;
             }
