@@ -44,7 +44,9 @@ static unsigned sc_size(unsigned type)
 }
 
 /* One builder per packet type, alike on purpose: each fills its own
- * struct of protocol.h field by field, as a student's client would. */
+ * struct of protocol.h field by field, as a student's client would; and
+ * apart from the server's own builders (10_game_server/packet.c): the
+ * cases build what the contract says, not what the server does. */
 size_t mk_login(unsigned char *out, const char *name)
 {
     CS_LOGIN_PACKET p;
