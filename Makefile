@@ -88,7 +88,7 @@ $(HANDOUT_EXES): $(OUT)/%.exe: $$(wildcard %/*.c %/*.h) $(BUILD)/handout.exe | t
 HOSTCC  := $(if $(filter MINGW% MSYS%,$(shell uname -s)),$(CC),cc)
 CHECK   := $(BUILD)/check_tree
 .PHONY: check check-msvc
-$(CHECK): tools/check_tree.c
+$(CHECK): tools/check_tree.c | toolchain
 	@mkdir -p $(BUILD)
 	$(HOSTCC) -std=c11 -O2 -Wall -Wextra -Werror -o $@ $<
 check: $(CHECK) | toolchain
