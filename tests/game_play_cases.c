@@ -238,46 +238,46 @@ enum result case_logout_removal(struct ctx *c)
 
 /* A witness W; C logs in, then closes (abortive: resets); W sees C come
  * and go, and is still served. */
-static enum result leave_case(struct ctx *c, int abortive)
+static enum result leave(struct game_fx *f, int abortive)
 {
+    struct ctx *c = f->c;
+    struct gp *w = &f->p[0], *d = &f->p[1];
     char why[WHY_SIZE];
     unsigned char want[PKT_MAX];
-    struct proc srv;
-    struct gp w, d;
-    enum result out = RES_PASS;
-    if (!game_start(&srv, c->exe, 0, SMALL_MAP, 1, why, sizeof why))
+    if (!gp_login(w, f->srv.port, "witness", why, sizeof why) ||
+        !gp_login(d, f->srv.port, "carol", why, sizeof why) ||
+        !gp_meet(w, d, "C's login, C sees W", "C's login, W sees C", why, sizeof why))
         return fail(c, "%s", why);
-    gp_init(&w, "W", 8, 8, 100);
-    gp_init(&d, "C", 8, 8, 100);
-    if (!gp_login(&w, srv.port, "witness", why, sizeof why) ||
-        !gp_login(&d, srv.port, "carol", why, sizeof why)) {
-        out = fail(c, "%s", why);
-        goto done;
-    }
-    if (!gp_meet(&w, &d, "C's login, C sees W", "C's login, W sees C", why, sizeof why)) {
-        out = fail(c, "%s", why);
-        goto done;
-    }
-    sc_remove(want, d.id);
-    gp_done(&d, abortive);
-    if (!gp_expect(&w, want, abortive ? "C resets its connection" : "C closes its connection",
+    sc_remove(want, d->id);
+    gp_done(d, abortive);
+    if (!gp_expect(w, want, abortive ? "C resets its connection" : "C closes its connection",
                    why, sizeof why) ||
-        !gp_expect_nothing(&w, "after C left", why, sizeof why))
-        out = fail(c, "%s", why);
-done:
-    gp_done(&w, 1);
-    gp_done(&d, 1);
-    return game_finish(c, &srv, out);
+        !gp_expect_nothing(w, "after C left", why, sizeof why))
+        return fail(c, "%s", why);
+    return RES_PASS;
 }
+
+static enum result play_close_removal(struct game_fx *f)
+{
+    return leave(f, 0);
+}
+
+static enum result play_reset_removal(struct game_fx *f)
+{
+    return leave(f, 1);
+}
+
+/* The small map: a witness W and C, not logged in yet. */
+static const struct game_setup small_witness = {SMALL_MAP, 8, 8, 100, {"W", "C", NULL}, 0};
 
 enum result case_close_removal(struct ctx *c)
 {
-    return leave_case(c, 0);
+    return game_fixture(c, &small_witness, play_close_removal);
 }
 
 enum result case_reset_removal(struct ctx *c)
 {
-    return leave_case(c, 1);
+    return game_fixture(c, &small_witness, play_reset_removal);
 }
 
 /* ------------------------------------------------------------------------
