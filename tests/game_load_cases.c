@@ -11,16 +11,20 @@
  * --------------------------------------------------------------------- */
 
 /* Connects `p` and sends CS_LOGIN as `name`; the first packet back goes
- * to `got` unchecked (the login may be refused), `*r` says how the read
- * went. 0 when connecting or sending failed (`why` set). */
-static int login_unchecked(struct gp *p, unsigned short port, const char *name,
-                           unsigned char *got, enum net_status *r, char *why, size_t whysz)
+ * to `got` unchecked (the login may be refused). 0 with `why` set when
+ * connecting or sending failed, or, after `when`, when nothing came. */
+static int login_unchecked(struct gp *p, unsigned short port, const char *name, const char *when,
+                           unsigned char *got, char *why, size_t whysz)
 {
     unsigned char pkt[PKT_MAX];
+    char sub[WHY_SIZE];
     size_t n = mk_login(pkt, name);
     if (!gp_connect(p, port, why, whysz) || !gp_send(p, pkt, n, why, whysz))
         return 0;
-    *r = gp_raw(p, got, NET_TIMEOUT_MS, why, whysz);
+    if (gp_raw(p, got, NET_TIMEOUT_MS, sub, sizeof sub) != NET_OK) {
+        snprintf(why, whysz, "%s: %s", when, sub);
+        return 0;
+    }
     return 1;
 }
 
@@ -35,12 +39,9 @@ static enum result play_full_server(struct game_fx *f)
     int err = 0, a_id, tries;
     enum net_status r;
     /* the third: SC_LOGIN_FAIL, then the end of the stream */
-    if (!login_unchecked(d, f->srv.port, "carol", got, &r, why, sizeof why)) {
+    if (!login_unchecked(d, f->srv.port, "carol", "a third login with -u 2: expected SC_LOGIN_FAIL",
+                         got, why, sizeof why)) {
         out = fail(c, "%s", why);
-        goto done;
-    }
-    if (r != NET_OK) {
-        out = fail(c, "a third login with -u 2: expected SC_LOGIN_FAIL: %s", why);
         goto done;
     }
     if (got[1] != SC_LOGIN_FAIL) {
@@ -77,12 +78,9 @@ static enum result play_full_server(struct game_fx *f)
     }
     for (tries = 0; tries < 40; tries++) {
         snprintf(e->name, sizeof e->name, "dave");
-        if (!login_unchecked(e, f->srv.port, "dave", got, &r, why, sizeof why)) {
+        if (!login_unchecked(e, f->srv.port, "dave", "D's login, after A left", got, why,
+                             sizeof why)) {
             out = fail(c, "%s", why);
-            goto done;
-        }
-        if (r != NET_OK) {
-            out = fail(c, "D's login, after A left: %s", why);
             goto done;
         }
         if (got[1] != SC_LOGIN_FAIL)
@@ -392,6 +390,20 @@ done:
  * The client programs: client.exe game --script, client.exe stress
  * --------------------------------------------------------------------- */
 
+/* build/client.exe (its path in `client`) and a server started with
+ * `opts`: RES_PASS, or the SKIP (no client.exe) or FAIL to return. */
+static enum result client_and_server(struct ctx *c, struct proc *srv, const char *opts,
+                                     char *client, size_t size)
+{
+    char why[WHY_SIZE];
+    exe_path("client", client, size);
+    if (!file_exists(client))
+        return skip(c, "needs build/client.exe, which is not built");
+    if (!game_start(srv, c->exe, 0, opts, 1, why, sizeof why))
+        return fail(c, "%s", why);
+    return RES_PASS;
+}
+
 /* The id in a "login ID X Y" line, or -1. */
 static int login_line_id(struct proc *p)
 {
@@ -419,12 +431,9 @@ enum result case_game_client_script(struct ctx *c)
     struct proc srv, a, b;
     enum result out = RES_PASS;
     int a_id, b_id, have_a = 0, have_b = 0;
-
-    exe_path("client", client, sizeof client);
-    if (!file_exists(client))
-        return skip(c, "needs build/client.exe, which is not built");
-    if (!game_start(&srv, c->exe, 0, "-m 6x6 -v 7 -u 100", 1, why, sizeof why))
-        return fail(c, "%s", why);
+    out = client_and_server(c, &srv, "-m 6x6 -v 7 -u 100", client, sizeof client);
+    if (out != RES_PASS)
+        return out;
     /* A first: logged in, its two moves answered */
     snprintf(args, sizeof args, "game --script -p %u -n alice", (unsigned)srv.port);
     if (!proc_start_input(&a, client, args, a_script, strlen(a_script), why, sizeof why)) {
@@ -535,13 +544,9 @@ enum result case_stress_fixed(struct ctx *c)
 {
     char why[WHY_SIZE], client[MAX_PATH * 2], args[96], line[512], tail[WHY_SIZE / 2];
     struct proc srv, p;
-    enum result out = RES_PASS;
-
-    exe_path("client", client, sizeof client);
-    if (!file_exists(client))
-        return skip(c, "needs build/client.exe, which is not built");
-    if (!game_start(&srv, c->exe, 0, "", 1, why, sizeof why))
-        return fail(c, "%s", why);
+    enum result out = client_and_server(c, &srv, "", client, sizeof client);
+    if (out != RES_PASS)
+        return out;
     snprintf(args, sizeof args, "stress -p %u --fixed 20 --duration 5", (unsigned)srv.port);
     if (!proc_start(&p, client, args, why, sizeof why)) {
         proc_stop(&srv);

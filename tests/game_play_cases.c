@@ -3,6 +3,10 @@
  * players moving and chatting, what the server ignores, leaving (logout,
  * close, reset), the map's edge, views entering and leaving, packets split
  * and coalesced, and bad packets. The table is in game_cases.c.
+ *
+ * Most cases are a body run in game_fixture with a setup (which map,
+ * which players): the bodies open alike on purpose, naming the fixture's
+ * players, and each case_ function is the one line that joins the two.
  */
 #include "game_kit.h"
 
