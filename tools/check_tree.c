@@ -16,7 +16,9 @@
  *    header gives: the line starting " *   x86_64-w64-mingw32-gcc" (--cc
  *    gcc, the default) or " *   cl /nologo" (--cc cl). --wrap runs the
  *    line through COMMAND (tools/msvc-kit.sh on Linux). So a handout that
- *    says how to build it really builds that way, warnings as errors.
+ *    says how to build it really builds that way; the line must also
+ *    carry -Werror (/WX) and -D_WIN32_WINNT= (/D_WIN32_WINNT=), as the
+ *    Makefiles do.
  *
  * A problem is printed as "file:line: what", each check as a PASS or FAIL
  * line, then "N passed, N failed" (the line CI adds up); exit status 0
@@ -463,6 +465,19 @@ static void build_alone(const char *root, const char *step, const char *cc, cons
         return;
     }
     free(server);
+    {
+        /* the house rule the Makefiles follow: warnings are errors, and the
+         * Windows version lab.h is written for is named, not assumed */
+        static const char *const gcc_flags[] = {"-Werror", "-D_WIN32_WINNT=", NULL};
+        static const char *const cl_flags[] = {"/WX", "/D_WIN32_WINNT=", NULL};
+        const char *const *need = strcmp(cc, "cl") == 0 ? cl_flags : gcc_flags;
+        for (int i = 0; need[i] != NULL; i++)
+            if (strstr(cmd, need[i]) == NULL) {
+                snprintf(what, sizeof what, "the build line lacks %s", need[i]);
+                snprintf(path, sizeof path, "%s/server.c", step);
+                problem(path, line_no, what);
+            }
+    }
     if (!make_temp_dir(tmp, sizeof tmp)) {
         problem(step, 0, "cannot make a temporary folder");
         verdict(check_name, before, NULL);
