@@ -10,6 +10,10 @@
 #   make diffs        per pair of neighbouring steps: lines changed, comment re-wraps
 #   make handout STEP=04_select   the step as an assignment, in build/handouts/
 #   make handouts     every step's handout, each compiled: they must all build
+#   make check        the house checks (tools/check_tree.c): ASCII, LF and
+#                     width of the sources, the lab.h copies, every step
+#                     folder built alone with its header's mingw-w64 line
+#   make check-msvc   the same with the header's cl line (tools/msvc-kit.sh)
 #   make clean
 #
 # Missing tools are installed by tools/setup.sh (Debian/Ubuntu), called from
@@ -101,17 +105,31 @@ $(HANDOUT_EXES): $(OUT)/%.exe: $$(wildcard $$*/*.c $$*/*.h) $(BUILD)/handout.exe
 	@$(RUN) $(BUILD)/handout.exe $* $(OUT)
 	$(CC) $(CFLAGS) -o $@ $(OUT)/$*/*.c $(LDLIBS)
 
-# Every step folder carries a byte-for-byte copy of tools/lab.h.
+# The house checks: a program of this machine (not a Windows one: it runs
+# the compilers), built with the host's C compiler; on Windows (MSYS2) that
+# is the mingw-w64 gcc. It prints "file:line: what" for each problem.
+HOSTCC  := $(if $(filter MINGW% MSYS%,$(shell uname -s)),$(CC),cc)
+CHECK   := $(BUILD)/check_tree
+.PHONY: check check-msvc
+$(CHECK): tools/check_tree.c | toolchain
+	@mkdir -p $(BUILD)
+	$(HOSTCC) -std=c11 -O2 -Wall -Wextra -Werror -o $@ $<
+check: $(CHECK) | toolchain
+	@$(CHECK) --cc gcc
+check-msvc: $(CHECK)
+	@$(CHECK) --cc cl --wrap "$(CURDIR)/tools/msvc-kit.sh"
+
+# Every step folder carries a byte-for-byte copy of tools/lab.h: check-lab
+# compares them (check_tree --lab-only, the one implementation of that).
 LAB_COPIES := $(foreach s,$(filter-out 10_game_server,$(PRESENT)),$(s)/lab.h)
 LAB_COPIES += 08_overlapped_callback/chat/lab.h 08_overlapped_callback/board/lab.h
 # The board of homework #3 carries its own copy of step 10's protocol.h.
 PROTO_COPIES := 08_overlapped_callback/board/protocol.h
 # 10_game_server/common.c is no copy but shares functions with lab.h: the
 # ones both define must have the same body (stepdiff --shared).
-check-lab: $(BUILD)/stepdiff.exe
-	@for f in $(LAB_COPIES); do cmp -s tools/lab.h $$f || { echo "$$f differs from tools/lab.h (run make sync-lab)"; exit 1; }; done
+check-lab: $(CHECK) $(BUILD)/stepdiff.exe
+	@$(CHECK) --lab-only
 	@$(RUN) $(BUILD)/stepdiff.exe --shared tools/lab.h 10_game_server/common.c
-	@for f in $(PROTO_COPIES); do cmp -s 10_game_server/protocol.h $$f || { echo "$$f differs from 10_game_server/protocol.h (run make sync-lab)"; exit 1; }; done
 sync-lab:
 	@for f in $(LAB_COPIES); do cp tools/lab.h $$f; done
 	@for f in $(PROTO_COPIES); do cp 10_game_server/protocol.h $$f; done

@@ -10,8 +10,7 @@
  * Every case closes what it opened: step 01 serves one client at a time,
  * and a socket left open by one case would make the next one wait.
  *
- * The helpers not marked static are shared with the other case files
- * (declared in tests.h, "Helpers the case files share").
+ * The helpers the case files share are in helpers.c.
  */
 #include "tests.h"
 
@@ -22,124 +21,6 @@
 static unsigned short port_of(const struct ctx *c)
 {
     return c->srv->port;
-}
-
-/* Nothing more may arrive after the echo: a server that sends extra bytes
- * (or the same data twice) fails here. */
-int expect_silence(SOCKET s, DWORD ms, char *why, size_t whysz)
-{
-    char b[256];
-    size_t got = 0;
-    int err;
-    enum net_status r = net_recv_some(s, b, sizeof b, ms, &got, &err);
-    if (r == NET_OK && got > 0) {
-        snprintf(why, whysz, "%llu unexpected extra bytes after the echo",
-                 (unsigned long long)got);
-        return 0;
-    }
-    return 1;
-}
-
-/* Reads `len` bytes and checks them against the stream `r` generates. */
-int recv_verify(SOCKET s, struct prng *r, size_t len, DWORD ms, char *why, size_t whysz)
-{
-    unsigned char *got = (unsigned char *)malloc(65536), *want = (unsigned char *)malloc(65536);
-    size_t off = 0;
-    int ok = 0;
-    if (got == NULL || want == NULL) {
-        snprintf(why, whysz, "out of memory");
-        goto out;
-    }
-    while (off < len) {
-        size_t n = 0, piece = len - off < 65536 ? len - off : 65536;
-        int err;
-        char st[64];
-        enum net_status res = net_recv_some(s, got, piece, ms, &n, &err);
-        if (res != NET_OK) {
-            snprintf(why, whysz, "got %llu of %llu bytes back: %s", (unsigned long long)off,
-                     (unsigned long long)len, net_status_text(res, err, st, sizeof st));
-            goto out;
-        }
-        prng_fill(r, want, n);
-        if (memcmp(got, want, n) != 0) {
-            size_t i = 0;
-            while (got[i] == want[i])
-                i++;
-            snprintf(why, whysz, "byte %llu of %llu differs (sent 0x%02x, got 0x%02x)",
-                     (unsigned long long)(off + i), (unsigned long long)len, (unsigned)want[i],
-                     (unsigned)got[i]);
-            goto out;
-        }
-        off += n;
-    }
-    ok = 1;
-out:
-    free(got);
-    free(want);
-    return ok;
-}
-
-/* A thread that writes `len` bytes of a prng stream, in pieces of random
- * sizes, while the case's own thread reads (struct writer: tests.h). */
-static DWORD WINAPI writer_main(LPVOID arg)
-{
-    struct writer *w = (struct writer *)arg;
-    struct prng data, sizes;
-    unsigned char *buf = (unsigned char *)malloc(65536);
-    size_t off = 0;
-    w->st = NET_OK;
-    if (buf == NULL) {
-        w->st = NET_ERROR;
-        return 0;
-    }
-    prng_seed(&data, w->seed);
-    prng_seed(&sizes, w->seed ^ 0x5a5a5a5au);
-    while (off < w->len) {
-        size_t piece = 1 + prng_next(&sizes) % 65536, sent = 0;
-        if (piece > w->len - off)
-            piece = w->len - off;
-        prng_fill(&data, buf, piece);
-        w->st = net_send_all(w->s, buf, piece, w->idle_ms, &sent, &w->err);
-        off += sent;
-        InterlockedExchange(&w->sent, (LONG)off);
-        if (w->st != NET_OK)
-            break;
-    }
-    free(buf);
-    return 0;
-}
-
-HANDLE writer_start(struct writer *w, SOCKET s, size_t len, uint32_t seed)
-{
-    memset(w, 0, sizeof *w);
-    w->s = s;
-    w->len = len;
-    w->seed = seed;
-    w->idle_ms = NET_TIMEOUT_MS;
-    return CreateThread(NULL, 0, writer_main, w, 0, NULL);
-}
-
-/* Ends the writer: when the reader failed, shutting the socket down makes
- * the writer's next send fail at once instead of after its timeout. */
-int writer_join(HANDLE t, SOCKET s, int reader_failed, char *why, size_t whysz,
-                const struct writer *w)
-{
-    char st[64];
-    if (reader_failed)
-        shutdown(s, SD_BOTH);
-    if (WaitForSingleObject(t, 2 * NET_TIMEOUT_MS + 5000) != WAIT_OBJECT_0) {
-        CloseHandle(t);
-        if (!reader_failed)
-            snprintf(why, whysz, "the writing thread did not finish");
-        return 0; /* the deadline of the case will deal with it */
-    }
-    CloseHandle(t);
-    if (!reader_failed && w->st != NET_OK) {
-        snprintf(why, whysz, "sending: %llu of %llu bytes sent: %s", (unsigned long long)w->sent,
-                 (unsigned long long)w->len, net_status_text(w->st, w->err, st, sizeof st));
-        return 0;
-    }
-    return !reader_failed;
 }
 
 /* ------------------------------------------------------------------------
@@ -239,30 +120,54 @@ static enum result case_one_byte(struct ctx *c)
     return RES_PASS;
 }
 
+/* A client whose writer thread sends it `len` bytes of the stream
+ * `seed`, and the same stream to verify what comes back. */
+struct stream_client {
+    SOCKET s;
+    struct writer w;
+    HANDLE t;
+    struct prng r;
+};
+
+static int stream_open(struct ctx *c, struct stream_client *k, size_t len, uint32_t seed,
+                       char *why, size_t whysz)
+{
+    k->s = net_connect(port_of(c), CONNECT_MS, why, whysz);
+    if (k->s == INVALID_SOCKET)
+        return 0;
+    k->t = writer_start(&k->w, k->s, len, seed);
+    if (k->t == NULL) {
+        snprintf(why, whysz, "CreateThread failed: error %lu", GetLastError());
+        net_close(k->s);
+        return 0;
+    }
+    prng_seed(&k->r, seed);
+    return 1;
+}
+
+/* Unless the case failed already (`ok` 0), reads the whole echo back and
+ * verifies it; then ends the writer. 1, or 0 with `why` set. */
+static int stream_finish(struct stream_client *k, int ok, char *why, size_t whysz)
+{
+    if (ok)
+        ok = recv_verify(k->s, &k->r, k->w.len, NET_TIMEOUT_MS, why, whysz);
+    return writer_join(k->t, k->s, !ok, why, whysz, &k->w) && ok;
+}
+
 #define STREAM_BYTES (4u << 20)
 
 static enum result case_stream(struct ctx *c)
 {
     char why[WHY_SIZE] = "";
-    struct writer w;
-    struct prng r;
-    HANDLE t;
+    struct stream_client k;
     int ok;
     ULONGLONG t0 = now_ms();
-    SOCKET s = net_connect(port_of(c), CONNECT_MS, why, sizeof why);
-    if (s == INVALID_SOCKET)
+    if (!stream_open(c, &k, STREAM_BYTES, 12345, why, sizeof why))
         return fail(c, "%s", why);
-    t = writer_start(&w, s, STREAM_BYTES, 12345);
-    if (t == NULL) {
-        net_close(s);
-        return fail(c, "CreateThread failed: error %lu", GetLastError());
-    }
-    prng_seed(&r, 12345);
-    ok = recv_verify(s, &r, STREAM_BYTES, NET_TIMEOUT_MS, why, sizeof why);
-    ok = writer_join(t, s, !ok, why, sizeof why, &w) && ok;
+    ok = stream_finish(&k, 1, why, sizeof why);
     if (ok)
-        ok = expect_silence(s, 100, why, sizeof why);
-    net_close(s);
+        ok = expect_silence(k.s, 100, why, sizeof why);
+    net_close(k.s);
     if (!ok)
         return fail(c, "%s", why);
     info(c, "%u bytes echoed in %llu ms", STREAM_BYTES, (unsigned long long)(now_ms() - t0));
@@ -277,19 +182,11 @@ static enum result case_stream(struct ctx *c)
 static enum result case_write_before_read(struct ctx *c)
 {
     char why[WHY_SIZE] = "";
-    struct writer w;
-    struct prng r;
-    HANDLE t;
+    struct stream_client k;
     int ok = 1;
     LONG sent_at_1s;
-    SOCKET s = net_connect(port_of(c), CONNECT_MS, why, sizeof why);
-    if (s == INVALID_SOCKET)
+    if (!stream_open(c, &k, HOLD_BYTES, 777, why, sizeof why))
         return fail(c, "%s", why);
-    t = writer_start(&w, s, HOLD_BYTES, 777);
-    if (t == NULL) {
-        net_close(s);
-        return fail(c, "CreateThread failed: error %lu", GetLastError());
-    }
     if (c->step->capacity > 1) {
         /* meanwhile, another client is served */
         char why2[WHY_SIZE];
@@ -307,14 +204,11 @@ static enum result case_write_before_read(struct ctx *c)
     } else {
         Sleep(1000);
     }
-    sent_at_1s = InterlockedCompareExchange(&w.sent, 0, 0);
+    sent_at_1s = InterlockedCompareExchange(&k.w.sent, 0, 0);
     info(c, "after 1 s without reading, the client had sent %ld of %u bytes", (long)sent_at_1s,
          HOLD_BYTES);
-    prng_seed(&r, 777);
-    if (ok)
-        ok = recv_verify(s, &r, HOLD_BYTES, NET_TIMEOUT_MS, why, sizeof why);
-    ok = writer_join(t, s, !ok, why, sizeof why, &w) && ok;
-    net_close(s);
+    ok = stream_finish(&k, ok, why, sizeof why);
+    net_close(k.s);
     return ok ? RES_PASS : fail(c, "%s", why);
 }
 
@@ -560,63 +454,6 @@ static enum result case_cycles(struct ctx *c)
 
 #define BATCH 50
 
-int echo_msg(SOCKET s, const char *fmt, int i, char *why, size_t whysz)
-{
-    char msg[48];
-    int n = snprintf(msg, sizeof msg, fmt, i);
-    return net_echo(s, msg, (size_t)n, NET_TIMEOUT_MS, why, whysz);
-}
-
-/* Sends each of `n` sockets its message, then reads every echo back: all
- * connections are in flight at once. */
-int round_trip_all(SOCKET *s, int n, const char *fmt, char *why, size_t whysz)
-{
-    char msg[48], back[48], st[64];
-    for (int i = 0; i < n; i++) {
-        size_t sent = 0;
-        int err = 0;
-        int len = snprintf(msg, sizeof msg, fmt, i);
-        enum net_status r = net_send_all(s[i], msg, (size_t)len, NET_TIMEOUT_MS, &sent, &err);
-        if (r != NET_OK) {
-            snprintf(why, whysz, "client %d: send: %s", i + 1,
-                     net_status_text(r, err, st, sizeof st));
-            return 0;
-        }
-    }
-    for (int i = 0; i < n; i++) {
-        size_t got = 0;
-        int err = 0;
-        int len = snprintf(msg, sizeof msg, fmt, i);
-        enum net_status r = net_recv_exact(s[i], back, (size_t)len, NET_TIMEOUT_MS, &got, &err);
-        if (r != NET_OK) {
-            snprintf(why, whysz, "client %d: got %llu of %d bytes back: %s", i + 1,
-                     (unsigned long long)got, len, net_status_text(r, err, st, sizeof st));
-            return 0;
-        }
-        if (memcmp(back, msg, (size_t)len) != 0) {
-            snprintf(why, whysz, "client %d got another client's data or garbage", i + 1);
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/* 04's "FD_SETSIZE is N: at most N-1 clients", printed after its ready
- * line (tests.h). */
-int fd_setsize_capacity(struct proc *srv, int dflt)
-{
-    char line[256], *end;
-    const char *at;
-    long v;
-    if (proc_wait_line(srv, OUT_STREAM, "FD_SETSIZE is ", 0, 1000, line, sizeof line) != 1)
-        return dflt;
-    at = strstr(line, "FD_SETSIZE is ") + 14;
-    v = strtol(at, &end, 10);
-    if (end == at || v < 2 || v > 1000000)
-        return dflt;
-    return (int)(v - 1);
-}
-
 static enum result case_capacity(struct ctx *c)
 {
     char why[WHY_SIZE];
@@ -781,29 +618,14 @@ done:
     return out;
 }
 
-int contains_nocase(const char *hay, const char *needle)
-{
-    size_t n = strlen(needle);
-    for (; *hay; hay++) {
-        size_t i = 0;
-        while (i < n && hay[i] &&
-               tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
-            i++;
-        if (i == n)
-            return 1;
-    }
-    return 0;
-}
-
 static const char *const bad_args[] = {"-p 0", "-p 70000", "-p abc", "-p", "-x", "-a not.an.ip"};
 #define N_BAD_ARGS (sizeof bad_args / sizeof bad_args[0])
 
 static enum result case_bad_args(struct ctx *c)
 {
     struct proc p[N_BAD_ARGS];
-    char why[WHY_SIZE] = "", one[WHY_SIZE];
+    char why[WHY_SIZE], one[WHY_SIZE];
     size_t i;
-    ULONGLONG until;
     /* all at once: each is a process start, slow under Wine */
     for (i = 0; i < N_BAD_ARGS; i++) {
         if (!proc_start(&p[i], c->exe, bad_args[i], one, sizeof one)) {
@@ -812,31 +634,9 @@ static enum result case_bad_args(struct ctx *c)
             return fail(c, "%s", one);
         }
     }
-    until = now_ms() + 10000; /* one deadline for all of them */
-    for (i = 0; i < N_BAD_ARGS; i++) {
-        char *err;
-        ULONGLONG now = now_ms();
-        one[0] = '\0';
-        if (!proc_wait(&p[i], now < until ? (DWORD)(until - now) : 0)) {
-            snprintf(one, sizeof one, "`%s`: still running after 10 s", bad_args[i]);
-        } else {
-            proc_drain(&p[i], 2000);
-            err = proc_text(&p[i], ERR_STREAM);
-            if (p[i].exit_code != 2)
-                snprintf(one, sizeof one, "`%s`: exit status %lu (expected 2)", bad_args[i],
-                         (unsigned long)p[i].exit_code);
-            else if (err == NULL || !contains_nocase(err, "usage"))
-                snprintf(one, sizeof one, "`%s`: no usage on stderr", bad_args[i]);
-            free(err);
-        }
-        proc_stop(&p[i]);
-        if (one[0] && strlen(why) + strlen(one) + 3 < sizeof why) {
-            if (why[0])
-                memcpy(why + strlen(why), "; ", 3);
-            memcpy(why + strlen(why), one, strlen(one) + 1);
-        }
-    }
-    return why[0] ? fail(c, "%s", why) : RES_PASS;
+    if (!bad_args_verdict(p, bad_args, N_BAD_ARGS, 0, why, sizeof why))
+        return fail(c, "%s", why);
+    return RES_PASS;
 }
 
 static enum result case_help(struct ctx *c)
@@ -860,83 +660,6 @@ static enum result case_help(struct ctx *c)
     free(out);
     proc_stop(&p);
     return res;
-}
-
-/* (tests.h) Starts `exe PRE-p PORT -a 127.0.0.1 -q` on a port held by a
- * listening socket of ours: exit status 1, one stderr line "bind failed:
- * WSA <number>...", no ready line. */
-int port_in_use_check(const char *exe, const char *pre, char *why, size_t whysz)
-{
-    char args[128], line[256], tail[WHY_SIZE / 2];
-    struct sockaddr_in sa;
-    struct proc p;
-    int ok = 0;
-    unsigned short port = 0;
-    SOCKET l = INVALID_SOCKET;
-    const char *at = NULL;
-    char *err;
-    size_t nlines = 0;
-    /* hold a listening socket on a port of our own */
-    for (int attempt = 0; attempt < 5 && l == INVALID_SOCKET; attempt++) {
-        port = net_free_port();
-        l = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
-        if (l == INVALID_SOCKET) {
-            snprintf(why, whysz, "socket failed: WSA %d", WSAGetLastError());
-            return 0;
-        }
-        memset(&sa, 0, sizeof sa);
-        sa.sin_family = AF_INET;
-        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        sa.sin_port = htons(port);
-        if (bind(l, (struct sockaddr *)&sa, (int)sizeof sa) == SOCKET_ERROR ||
-            listen(l, 4) == SOCKET_ERROR) {
-            closesocket(l);
-            l = INVALID_SOCKET;
-        }
-    }
-    if (l == INVALID_SOCKET) {
-        snprintf(why, whysz, "could not hold a port for the test");
-        return 0;
-    }
-    snprintf(args, sizeof args, "%s-p %u -a 127.0.0.1 -q", pre, (unsigned)port);
-    if (!proc_start(&p, exe, args, why, whysz)) {
-        closesocket(l);
-        return 0;
-    }
-    if (!proc_wait(&p, 10000)) {
-        proc_stop(&p);
-        closesocket(l);
-        snprintf(why, whysz, "still running 10 s after starting on a port in use");
-        return 0;
-    }
-    closesocket(l);
-    proc_drain(&p, 2000);
-    proc_tail(&p, ERR_STREAM, tail, sizeof tail);
-    err = proc_text(&p, ERR_STREAM);
-    if (err != NULL)
-        for (const char *q = err; *q; q++) /* non-empty lines */
-            if (*q != '\n' && *q != '\r' && (q == err || q[-1] == '\n'))
-                nlines++;
-    if (p.exit_code != 1) {
-        snprintf(why, whysz, "exit status %lu (expected 1); stderr: %s",
-                 (unsigned long)p.exit_code, tail[0] ? tail : "(empty)");
-    } else if (!proc_find_line(&p, ERR_STREAM, "bind failed: WSA ", 0, line, sizeof line) ||
-               (at = strstr(line, "bind failed: WSA ")) == NULL ||
-               !isdigit((unsigned char)at[17])) {
-        snprintf(why, whysz, "no line \"bind failed: WSA <number>: <text>\" on "
-                             "stderr; stderr: %s",
-                 tail[0] ? tail : "(empty)");
-    } else if (nlines != 1) {
-        snprintf(why, whysz, "%llu lines on stderr, expected one; stderr: %s",
-                 (unsigned long long)nlines, tail);
-    } else if (proc_find_line(&p, OUT_STREAM, "listening on", 0, NULL, 0)) {
-        snprintf(why, whysz, "printed its ready line although bind failed");
-    } else {
-        ok = 1;
-    }
-    free(err);
-    proc_stop(&p);
-    return ok;
 }
 
 static enum result case_port_in_use(struct ctx *c)
@@ -981,7 +704,7 @@ static char break_unavailable[WHY_SIZE]; /* set once Wine refused it */
 static enum result stop_case(struct ctx *c, DWORD event, int stalled)
 {
     const char *name = event == CTRL_BREAK_EVENT ? "Ctrl+Break" : "Ctrl+C";
-    char why[WHY_SIZE], tail[WHY_SIZE / 2];
+    char why[WHY_SIZE], line[256];
     struct proc srv;
     SOCKET s[3];
     enum result out = RES_PASS;
@@ -1048,23 +771,10 @@ static enum result stop_case(struct ctx *c, DWORD event, int stalled)
         out = fail(c, "could not deliver %s: %s", name, why);
         goto done;
     }
-    if (!proc_wait(&srv, 10000)) {
-        proc_tail(&srv, OUT_STREAM, tail, sizeof tail);
-        out = fail(c, "still running 10 s after %s; stdout: %s", name, tail[0] ? tail : "(empty)");
-        goto done;
-    }
-    proc_drain(&srv, 2000);
-    if (srv.exit_code != 0) {
-        proc_tail(&srv, ERR_STREAM, tail, sizeof tail);
-        out = fail(c, "exit status %lu after %s (expected 0); stderr: %s",
-                   (unsigned long)srv.exit_code, name, tail[0] ? tail : "(empty)");
-    } else if (!proc_find_line(&srv, OUT_STREAM, "stopped:", 1, why, sizeof why)) {
-        proc_tail(&srv, OUT_STREAM, tail, sizeof tail);
-        out = fail(c, "no summary line (\"stopped: ...\") after %s; stdout: %s", name,
-                   tail[0] ? tail : "(empty)");
-    } else {
-        info(c, "summary: %s", why);
-    }
+    if (!stopped_cleanly(&srv, 10000, name, line, sizeof line, why, sizeof why))
+        out = fail(c, "%s", why);
+    else
+        info(c, "summary: %s", line);
 done:
     for (i = 0; i < 3; i++)
         net_abort(s[i]);
@@ -1089,11 +799,13 @@ static enum result case_ctrl_c_stalled(struct ctx *c)
 }
 
 /* ------------------------------------------------------------------------
- * The lists: name, flags, deadline (s), function. The step table in
- * run_tests.c says which list a step uses, and its capacity.
+ * The list: name, flags, deadline (s), function. One list for 01..09:
+ * a row flagged CASE_ONE_AT_A_TIME runs on 01 only (its capacity), one
+ * flagged CASE_CONCURRENT on the others. The step table in run_tests.c
+ * gives each step its capacity.
  * --------------------------------------------------------------------- */
 
-const struct test_case echo_cases_blocking[] = {
+const struct test_case echo_cases[] = {
     {"echo", CASE_SHARED, 30, case_echo},
     {"quiet", CASE_SHARED, 60, case_quiet},
     {"binary", CASE_SHARED, 30, case_binary},
@@ -1102,30 +814,10 @@ const struct test_case echo_cases_blocking[] = {
     {"write-before-read", CASE_SHARED, 120, case_write_before_read},
     {"half-close", CASE_SHARED, 40, case_half_close},
     {"reset", CASE_SHARED, 40, case_reset},
-    {"one-at-a-time", CASE_SHARED, 40, case_one_at_a_time},
+    {"one-at-a-time", CASE_SHARED | CASE_ONE_AT_A_TIME, 40, case_one_at_a_time},
+    {"concurrency", CASE_SHARED | CASE_CONCURRENT, 60, case_concurrency},
     {"cycles", CASE_SHARED, 120, case_cycles},
-    {"log-lines", 0, 40, case_log_lines},
-    {"bad-args", 0, 60, case_bad_args},
-    {"help", 0, 30, case_help},
-    {"port-in-use", 0, 30, case_port_in_use},
-    {"ctrl-break", 0, 60, case_ctrl_break},
-    {"ctrl-c", 0, 60, case_ctrl_c},
-    {"ctrl-c-stalled", 0, 60, case_ctrl_c_stalled},
-    {NULL, 0, 0, NULL},
-};
-
-const struct test_case echo_cases_multi[] = {
-    {"echo", CASE_SHARED, 30, case_echo},
-    {"quiet", CASE_SHARED, 60, case_quiet},
-    {"binary", CASE_SHARED, 30, case_binary},
-    {"one-byte", CASE_SHARED, 30, case_one_byte},
-    {"stream", CASE_SHARED, 120, case_stream},
-    {"write-before-read", CASE_SHARED, 120, case_write_before_read},
-    {"half-close", CASE_SHARED, 40, case_half_close},
-    {"reset", CASE_SHARED, 40, case_reset},
-    {"concurrency", CASE_SHARED, 60, case_concurrency},
-    {"cycles", CASE_SHARED, 120, case_cycles},
-    {"capacity", 0, 300, case_capacity},
+    {"capacity", CASE_CONCURRENT, 300, case_capacity},
     {"log-lines", 0, 40, case_log_lines},
     {"bad-args", 0, 60, case_bad_args},
     {"help", 0, 30, case_help},

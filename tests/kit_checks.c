@@ -40,7 +40,8 @@ static int heading_levels(const char *path, char *out, size_t size)
 }
 
 /* Compares one English/Korean pair; appends a complaint to `bad`. */
-static void compare_pair(const char *en, const char *ko, const char *label, char *bad, size_t badsz, int *pairs)
+static void compare_pair(const char *en, const char *ko, const char *label, char *bad, size_t badsz,
+                         int *pairs)
 {
     char a[256], b[256];
     size_t used = strlen(bad);
@@ -54,8 +55,8 @@ static void compare_pair(const char *en, const char *ko, const char *label, char
     if (!heading_levels(en, a, sizeof a) || !heading_levels(ko, b, sizeof b))
         snprintf(bad + used, badsz - used, "%s%s unreadable", used ? "; " : "", label);
     else if (strcmp(a, b) != 0)
-        snprintf(bad + used, badsz - used, "%s%s headings differ (levels %s vs %s)", used ? "; " : "", label, a,
-                 b);
+        snprintf(bad + used, badsz - used, "%s%s headings differ (levels %s vs %s)",
+                 used ? "; " : "", label, a, b);
 }
 
 /* The programs in a step's subfolders (08_overlapped_callback/chat, board):
@@ -83,7 +84,8 @@ static void compare_subfolders(const char *root, const char *step, char *bad, si
 
 void check_readme_pairs(report_fn report, int verbose)
 {
-    char root[MAX_PATH], pattern[MAX_PATH * 2], en[MAX_PATH * 2], ko[MAX_PATH * 2], bad[WHY_SIZE] = "";
+    char root[MAX_PATH], pattern[MAX_PATH * 2], en[MAX_PATH * 2], ko[MAX_PATH * 2],
+        bad[WHY_SIZE] = "";
     WIN32_FIND_DATAA fd;
     HANDLE f;
     int pairs = 0;
@@ -99,7 +101,8 @@ void check_readme_pairs(report_fn report, int verbose)
         do {
             const char *n = fd.cFileName;
             int step = isdigit((unsigned char)n[0]) && isdigit((unsigned char)n[1]) && n[2] == '_';
-            if (!(fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) || (!step && strcmp(n, "client") != 0))
+            if (!(fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) ||
+                (!step && strcmp(n, "client") != 0))
                 continue;
             snprintf(en, sizeof en, "%s\\%s\\README.md", root, n);
             snprintf(ko, sizeof ko, "%s\\%s\\README.ko.md", root, n);
@@ -192,7 +195,8 @@ void check_handouts(report_fn report, int verbose)
                                sizeof start_why)) {
             report("handout", step, RES_FAIL, start_why);
         } else if (serves_like_reference(step, &srv, why, sizeof why)) {
-            report("handout", step, RES_FAIL, "serves like the reference: its solution regions are not TODOs");
+            report("handout", step, RES_FAIL,
+                   "serves like the reference: its solution regions are not TODOs");
         } else {
             if (verbose)
                 printf("  handout %s fails as it should: %s\n", step, why);

@@ -613,48 +613,6 @@ done:
 #define RWA_MAX_BYTES (256u << 20) /* a bound, should the connecting never end */
 #define RWA_HEAD_START (256u * 1024) /* the stream is flowing before anyone connects */
 
-/* Like struct writer (echo_cases.c), but writes until told to stop. */
-struct stream_writer {
-    SOCKET s;
-    uint32_t seed;
-    volatile LONG stop; /* finish once RWA_MIN_BYTES are written */
-    volatile LONG done; /* set after the last piece: `sent` is final */
-    volatile LONG sent;
-    enum net_status st;
-    int err;
-};
-
-static DWORD WINAPI stream_writer_main(LPVOID arg)
-{
-    struct stream_writer *w = (struct stream_writer *)arg;
-    struct prng data, sizes;
-    unsigned char *buf = (unsigned char *)malloc(65536);
-    size_t off = 0;
-    w->st = NET_OK;
-    if (buf == NULL) {
-        w->st = NET_ERROR;
-        InterlockedExchange(&w->done, 1);
-        return 0;
-    }
-    prng_seed(&data, w->seed);
-    prng_seed(&sizes, w->seed ^ 0x5a5a5a5au);
-    while (off < RWA_MAX_BYTES &&
-           !(off >= RWA_MIN_BYTES && InterlockedCompareExchange(&w->stop, 0, 0) != 0)) {
-        size_t piece = 1 + prng_next(&sizes) % 65536, sent = 0;
-        if (piece > RWA_MAX_BYTES - off)
-            piece = RWA_MAX_BYTES - off;
-        prng_fill(&data, buf, piece);
-        w->st = net_send_all(w->s, buf, piece, NET_TIMEOUT_MS, &sent, &w->err);
-        off += sent;
-        InterlockedExchange(&w->sent, (LONG)off);
-        if (w->st != NET_OK)
-            break;
-    }
-    free(buf);
-    InterlockedExchange(&w->done, 1);
-    return 0;
-}
-
 struct connector {
     unsigned short port;
     SOCKET s[RWA_CLIENTS];
@@ -688,7 +646,7 @@ static enum result case_routines_while_accepting(struct ctx *c)
     char why[WHY_SIZE] = "", st_text[64];
     /* on the heap: should the writer or the connector outlive the case,
      * it may go on using its structure */
-    struct stream_writer *w = (struct stream_writer *)calloc(1, sizeof(struct stream_writer));
+    struct writer *w = (struct writer *)calloc(1, sizeof(struct writer));
     struct connector *k = (struct connector *)calloc(1, sizeof(struct connector));
     unsigned char *got = (unsigned char *)malloc(65536), *want = (unsigned char *)malloc(65536);
     HANDLE wt = NULL, kt = NULL;
@@ -710,9 +668,7 @@ static enum result case_routines_while_accepting(struct ctx *c)
         out = fail(c, "the streaming client: %s", why);
         goto done;
     }
-    w->s = s;
-    w->seed = 8080;
-    wt = CreateThread(NULL, 0, stream_writer_main, w, 0, NULL);
+    wt = writer_start_until(w, s, RWA_MIN_BYTES, RWA_MAX_BYTES, 8080);
     if (wt == NULL) {
         out = fail(c, "CreateThread failed: error %lu", GetLastError());
         goto done;
@@ -839,7 +795,7 @@ done:
 
 static enum result case_workers_1000(struct ctx *c)
 {
-    char why[WHY_SIZE], tail[WHY_SIZE / 2], line[256];
+    char why[WHY_SIZE], line[256], after[64];
     struct proc srv;
     SOCKET *s = (SOCKET *)malloc(sizeof(SOCKET) * W1000_CLIENTS);
     enum result out = RES_PASS;
@@ -875,23 +831,9 @@ static enum result case_workers_1000(struct ctx *c)
         out = fail(c, "could not deliver Ctrl+C: %s", why);
         goto done;
     }
-    if (!proc_wait(&srv, W1000_STOP_MS)) {
-        proc_tail(&srv, OUT_STREAM, tail, sizeof tail);
-        out = fail(c, "still running %d s after Ctrl+C with %d clients connected; stdout: %s",
-                   W1000_STOP_MS / 1000, W1000_CLIENTS, tail[0] ? tail : "(empty)");
-        goto done;
-    }
-    proc_drain(&srv, 2000);
-    if (srv.exit_code != 0) {
-        proc_tail(&srv, ERR_STREAM, tail, sizeof tail);
-        out = fail(c, "exit status %lu after Ctrl+C with %d clients connected; stderr: %s",
-                   (unsigned long)srv.exit_code, W1000_CLIENTS, tail[0] ? tail : "(empty)");
-        goto done;
-    }
-    if (!proc_find_line(&srv, OUT_STREAM, "stopped:", 1, line, sizeof line)) {
-        proc_tail(&srv, OUT_STREAM, tail, sizeof tail);
-        out = fail(c, "no summary line (\"stopped: ...\") after Ctrl+C; stdout: %s",
-                   tail[0] ? tail : "(empty)");
+    snprintf(after, sizeof after, "Ctrl+C with %d clients connected", W1000_CLIENTS);
+    if (!stopped_cleanly(&srv, W1000_STOP_MS, after, line, sizeof line, why, sizeof why)) {
+        out = fail(c, "%s", why);
         goto done;
     }
     at = line + 8;
@@ -914,7 +856,9 @@ done:
 }
 
 /* ------------------------------------------------------------------------
- * The lists (run_tests.c runs them after the step's shared list)
+ * The lists (run_tests.c runs them after the step's shared list). One
+ * list per model, alike on purpose: the step table names the list of each
+ * step, and a model's cases stay with that model.
  * --------------------------------------------------------------------- */
 
 const struct test_case model_cases_05[] = {

@@ -24,10 +24,11 @@
  *
  * Build: `make run_tests` (or `nmake /f Makefile.nmake run_tests`); by hand,
  * from the repository root (SRCS: tests/run_tests.c tests/proc.c tests/net.c
- * tests/echo_cases.c tests/model_cases.c tests/client_cases.c
- * tests/game_cases.c tests/chat_cases.c tests/board_cases.c tests/bad_server.c
- * tests/kit_checks.c; game_cases.c and board_cases.c include
- * 10_game_server/protocol.h):
+ * tests/echo_cases.c tests/helpers.c tests/model_cases.c tests/client_cases.c
+ * tests/game_cases.c tests/game_kit.c tests/game_play_cases.c
+ * tests/game_load_cases.c tests/game_abuse_cases.c tests/chat_cases.c
+ * tests/board_cases.c tests/bad_server.c tests/kit_checks.c; game_kit.h and
+ * board_cases.c include 10_game_server/protocol.h):
  *   x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -O2 -DWIN32_LEAN_AND_MEAN
  *       -D_WIN32_WINNT=0x0601 -o build/run_tests.exe SRCS -lws2_32 -lmswsock
  *   cl /nologo /W4 /WX /DWIN32_LEAN_AND_MEAN /D_WIN32_WINNT=0x0601
@@ -43,17 +44,17 @@
  * --------------------------------------------------------------------- */
 
 static const struct step steps[] = {
-    {"01_blocking", CAP_ONE_AT_A_TIME, 0, 1, echo_cases_blocking, NULL},
-    {"02_thread_per_client", 1000, 0, 1, echo_cases_multi, NULL},
-    {"03_nonblocking", 256, 0, 0, echo_cases_multi, NULL},
+    {"01_blocking", CAP_ONE_AT_A_TIME, 0, 1, echo_cases, NULL},
+    {"02_thread_per_client", 1000, 0, 1, echo_cases, NULL},
+    {"03_nonblocking", 256, 0, 0, echo_cases, NULL},
     /* FD_SETSIZE - 1 of a default build; the capacity case reads the
      * server's "FD_SETSIZE is N" line */
-    {"04_select", 63, 1, 0, echo_cases_multi, NULL},
-    {"05_wsaasyncselect", 1000, 0, 0, echo_cases_multi, model_cases_05},
-    {"06_wsaeventselect", 1000, 0, 0, echo_cases_multi, model_cases_groups},
-    {"07_overlapped_event", 1000, 0, 0, echo_cases_multi, model_cases_07},
-    {"08_overlapped_callback", 1000, 0, 0, echo_cases_multi, model_cases_08},
-    {"09_iocp", 1000, 0, 0, echo_cases_multi, model_cases_09},
+    {"04_select", 63, 1, 0, echo_cases, NULL},
+    {"05_wsaasyncselect", 1000, 0, 0, echo_cases, model_cases_05},
+    {"06_wsaeventselect", 1000, 0, 0, echo_cases, model_cases_groups},
+    {"07_overlapped_event", 1000, 0, 0, echo_cases, model_cases_07},
+    {"08_overlapped_callback", 1000, 0, 0, echo_cases, model_cases_08},
+    {"09_iocp", 1000, 0, 0, echo_cases, model_cases_09},
     /* the game server: its own protocol, its own cases */
     {"10_game_server", CAP_GAME_SERVER, 0, 0, game_cases, game_abuse_cases},
     /* the course's own programs beside step 08 (08_overlapped_callback/chat/) */
@@ -98,6 +99,8 @@ static void vset(struct ctx *c, const char *fmt, va_list ap)
     vsnprintf(c->why, sizeof c->why, fmt, ap);
 }
 
+/* fail and skip differ only in what they return; each needs its own
+ * va_list, since C cannot pass `...` on (deliberately alike). */
 enum result fail(struct ctx *c, const char *fmt, ...)
 {
     va_list ap;
@@ -300,11 +303,22 @@ static void describe_exit(struct proc *p, char *buf, size_t bufsz)
 /* A step's cases in the order they run: the shared list, then its own. */
 #define MAX_CASES 64
 
+/* A row of a list several steps share may be for some of them only. */
+static int case_applies(const struct step *st, const struct test_case *tc)
+{
+    if (tc->flags & CASE_ONE_AT_A_TIME)
+        return st->capacity == CAP_ONE_AT_A_TIME;
+    if (tc->flags & CASE_CONCURRENT)
+        return st->capacity > CAP_ONE_AT_A_TIME;
+    return 1;
+}
+
 static size_t step_cases(const struct step *st, const struct test_case **out, size_t max)
 {
     size_t n = 0;
     for (const struct test_case *tc = st->cases; tc->name != NULL && n < max; tc++)
-        out[n++] = tc;
+        if (case_applies(st, tc))
+            out[n++] = tc;
     for (const struct test_case *tc = st->more; tc != NULL && tc->name != NULL && n < max; tc++)
         out[n++] = tc;
     return n;
@@ -378,10 +392,10 @@ static void run_step(const struct step *st, const char *exe)
 }
 
 /* ------------------------------------------------------------------------
- * lab.h copies: every step folder's copy (NN_name/lab.h) equals tools/lab.h
+ * Files (the lab.h copies are checked by tools/check_tree.c: make check-lab)
  * --------------------------------------------------------------------- */
 
-/* (tests.h) Also the compare case's result files. */
+/* (tests.h) The compare case's result files, the kit checks' docs. */
 char *read_whole(const char *path, size_t *len)
 {
     HANDLE h = CreateFileA(path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, 0, NULL);
@@ -404,55 +418,6 @@ char *read_whole(const char *path, size_t *len)
         *len = (size_t)got;
     }
     return data;
-}
-
-static void check_lab_copies(void)
-{
-    char root[MAX_PATH], path[MAX_PATH * 2], bad[WHY_SIZE] = "";
-    char *canon;
-    size_t canon_len = 0;
-    int copies = 0;
-    WIN32_FIND_DATAA fd;
-    HANDLE f;
-    if (!repo_root(root, sizeof root))
-        return;
-    snprintf(path, sizeof path, "%s\\tools\\lab.h", root);
-    canon = read_whole(path, &canon_len);
-    if (canon == NULL)
-        return; /* a handed-out folder: nothing to compare with */
-    snprintf(path, sizeof path, "%s\\*", root);
-    f = FindFirstFileA(path, &fd);
-    if (f != INVALID_HANDLE_VALUE) {
-        do {
-            const char *n = fd.cFileName;
-            char *copy;
-            size_t len = 0;
-            if (!(fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) ||
-                !isdigit((unsigned char)n[0]) || !isdigit((unsigned char)n[1]) || n[2] != '_')
-                continue;
-            snprintf(path, sizeof path, "%s\\%s\\lab.h", root, n);
-            if (!file_exists(path))
-                continue;
-            copies++;
-            copy = read_whole(path, &len);
-            if (copy == NULL || len != canon_len || memcmp(copy, canon, len) != 0) {
-                size_t used = strlen(bad);
-                snprintf(bad + used, sizeof bad - used, "%s%s/lab.h", used ? ", " : "", n);
-            }
-            free(copy);
-        } while (FindNextFileA(f, &fd));
-        FindClose(f);
-    }
-    free(canon);
-    if (bad[0]) {
-        char why[WHY_SIZE + 64];
-        snprintf(why, sizeof why, "%s differ(s) from tools/lab.h (make sync-lab)", bad);
-        report("lab.h", "copies", RES_FAIL, why);
-    } else {
-        report("lab.h", "copies", RES_PASS, NULL);
-    }
-    if (verbose)
-        printf("  lab.h copies: %d compared\n", copies);
 }
 
 /* ------------------------------------------------------------------------
@@ -526,8 +491,8 @@ static void list_steps(void)
         }
         printf("\n");
     }
-    printf("lab.h copies (without --exe, when tools/lab.h is there)\n");
-    printf("docs readme-pairs, handout NN_name (full runs in the repository; handouts after make handouts)\n");
+    printf("docs readme-pairs, handout NN_name (full runs in the repository;\n"
+           "  handouts after make handouts)\n");
 }
 
 int main(int argc, char **argv)
@@ -621,8 +586,6 @@ int main(int argc, char **argv)
         }
         run_step(st, exe);
     }
-    if (exe_arg == NULL)
-        check_lab_copies();
     if (exe_arg == NULL && only == NULL) { /* the teaching kit (kit_checks.c) */
         check_readme_pairs(report, verbose);
         check_handouts(report, verbose);

@@ -13,22 +13,26 @@
  *
  * Files:
  *   run_tests.c     command line, the table of steps, running cases with a
- *                   deadline, the result lines, the lab.h copies check
+ *                   deadline, the result lines (the lab.h copies are checked
+ *                   by tools/check_tree.c: make check-lab, make check)
  *   proc.c          child processes: start with captured output, wait for a
  *                   line, stop (Ctrl+C / Ctrl+Break through a helper, or
  *                   TerminateProcess), the emergency kill of everything
  *   net.c           socket helpers, every one with a timeout
- *   echo_cases.c    the cases for the echo servers 01..09, and the helpers
- *                   the other case files share
+ *   echo_cases.c    the cases for the echo servers 01..09 (one table)
+ *   helpers.c       the helpers the case files share
  *   model_cases.c   the cases of one model each: 05's messages for closed
  *                   sockets, 06/07's groups of 63, 08's routines while
  *                   connections arrive, 09's worker pool under 1,000 clients
  *   client_cases.c  the pseudo-step `client`: build/client.exe as echo
  *                   client, bench and compare
- *   game_cases.c    the cases of step 10, the game server: its protocol
- *                   (10_game_server/protocol.h), views, bad packets, a full
- *                   server, a slow reader, many players, NPCs, and
- *                   client.exe's game and stress modes against it
+ *   game_cases.c    the cases of step 10, the game server (their table; the
+ *                   command line, status line, Ctrl+C), with
+ *                   game_play_cases.c (what players see: moves, chat, views,
+ *                   reassembly, bad packets), game_load_cases.c (a full
+ *                   server, a slow reader, many players, NPCs, client.exe's
+ *                   game and stress modes) and game_kit.c/.h (packets of
+ *                   10_game_server/protocol.h, players, the fixture)
  *   chat_cases.c    08_chat, the n:1 chat server beside step 08
  *   board_cases.c   08_board, homework #3's 8x8 board: the hw3 cases (also
  *                   the grading profile `--only hw3`) and the reference's own
@@ -75,6 +79,9 @@ struct ctx {
 };
 
 #define CASE_SHARED 1 /* runs against the step's shared server */
+/* Which servers a case applies to, by their capacity (struct step): */
+#define CASE_ONE_AT_A_TIME 2 /* only a step that serves one client at a time (01) */
+#define CASE_CONCURRENT 4    /* only a step that serves several at once (02..09) */
 
 struct test_case {
     const char *name;
@@ -98,8 +105,7 @@ struct step {
 };
 
 /* Case lists, each ended by an entry with name NULL. */
-extern const struct test_case echo_cases_blocking[]; /* 01 (echo_cases.c) */
-extern const struct test_case echo_cases_multi[];    /* 02..09 (echo_cases.c) */
+extern const struct test_case echo_cases[];        /* 01..09 (echo_cases.c) */
 extern const struct test_case model_cases_05[];      /* model_cases.c */
 extern const struct test_case model_cases_groups[];  /* 06 */
 extern const struct test_case model_cases_07[];      /* 06's, and 07's own */
@@ -257,7 +263,7 @@ void prng_fill(struct prng *r, unsigned char *buf, size_t len);
 ULONGLONG now_ms(void);
 
 /* ------------------------------------------------------------------------
- * Helpers the case files share (echo_cases.c)
+ * Helpers the case files share (helpers.c)
  * --------------------------------------------------------------------- */
 
 #define CONNECT_MS 5000
@@ -281,16 +287,36 @@ int port_in_use_check(const char *exe, const char *pre, char *why, size_t whysz)
  * sizes, while the case's own thread reads (writer_start, writer_join). */
 struct writer {
     SOCKET s;
-    size_t len;
+    size_t len;     /* at most this many bytes */
+    size_t min_len; /* writer_start_until: at least this many, then until `stop` */
     uint32_t seed;
     DWORD idle_ms;
     volatile LONG sent; /* progress (bytes, under 2 GiB), read by the case thread */
+    volatile LONG stop; /* set by the case thread (writer_start_until) */
+    volatile LONG done; /* set after the last piece: `sent` is final */
     enum net_status st;
     int err;
 };
 HANDLE writer_start(struct writer *w, SOCKET s, size_t len, uint32_t seed);
+/* Writes at least `min_len` bytes, then until w->stop is set, at most `max_len`. */
+HANDLE writer_start_until(struct writer *w, SOCKET s, size_t min_len, size_t max_len,
+                          uint32_t seed);
 int writer_join(HANDLE t, SOCKET s, int reader_failed, char *why, size_t whysz,
                 const struct writer *w);
+
+/* Adds "; one" to the reasons gathered in `why`. */
+void append_reason(char *why, size_t whysz, const char *one);
+/* `n` servers started with the bad command lines `args`: each exits, all
+ * within 10 s, with status 2 and a usage on stderr (with `quiet_stdout`,
+ * nothing on stdout). Stops them. 1, or 0 with every complaint in `why`. */
+int bad_args_verdict(struct proc *p, const char *const *args, size_t n, int quiet_stdout,
+                     char *why, size_t whysz);
+
+/* After a console event: the server exits within `ms`, with status 0 and
+ * its "stopped: ..." line (copied to `line`). 1, or 0 with `why` set;
+ * `after` names the event in the reason ("Ctrl+C"). */
+int stopped_cleanly(struct proc *srv, DWORD ms, const char *after, char *line, size_t linesz,
+                    char *why, size_t whysz);
 
 /* 04 prints "FD_SETSIZE is N" just after its ready line: a build with a
  * raised FD_SETSIZE (graded with --exe) serves N - 1 clients. Returns

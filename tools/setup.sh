@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tools/setup.sh - install what the lab needs on Linux, once, quietly.
 #
-#   tools/setup.sh          mingw-w64 gcc + Wine (enough for `make` and `make test`)
+#   tools/setup.sh          mingw-w64 gcc + Wine (enough for `make` and `make test`),
+#                           and the host's cc for the house checks (make check)
 #   tools/setup.sh --msvc   also clang-cl, lld-link and Wine's SDK (the MSVC-mode kit)
 #
 # Idempotent: when everything is there it prints nothing and exits 0.
@@ -21,6 +22,7 @@ case "$(uname -s)" in
     exit 1 ;;
 esac
 command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || missing+=(gcc-mingw-w64-x86-64)
+command -v cc >/dev/null 2>&1 || missing+=(gcc) # the house checks (tools/check_tree.c) run here
 command -v wine >/dev/null 2>&1 || missing+=(wine)
 { [ -x /usr/lib/wine/wine64 ] || command -v wine64 >/dev/null 2>&1; } || missing+=(wine64)
 if [ $want_msvc = 1 ]; then

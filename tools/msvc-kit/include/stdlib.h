@@ -12,8 +12,10 @@ _ACRTIMP errno_t __cdecl getenv_s(size_t *needed, char *buf, size_t size, const 
 _ACRTIMP errno_t __cdecl _wdupenv_s(wchar_t **buf, size_t *size, const wchar_t *name);
 _ACRTIMP errno_t __cdecl _wgetenv_s(size_t *needed, wchar_t *buf, size_t size, const wchar_t *name);
 _ACRTIMP errno_t __cdecl wctomb_s(int *converted, char *buf, size_t size, wchar_t wc);
-_ACRTIMP errno_t __cdecl _ecvt_s(char *buf, size_t size, double value, int digits, int *dec, int *sign);
-_ACRTIMP errno_t __cdecl _fcvt_s(char *buf, size_t size, double value, int digits, int *dec, int *sign);
+_ACRTIMP errno_t __cdecl _ecvt_s(char *buf, size_t size, double value, int digits, int *dec,
+                                 int *sign);
+_ACRTIMP errno_t __cdecl _fcvt_s(char *buf, size_t size, double value, int digits, int *dec,
+                                 int *sign);
 
 #if !defined(_CRT_SECURE_NO_WARNINGS) && !defined(_CRT_SECURE_NO_DEPRECATE)
 #define MSVC_KIT_DEPRECATE(name, repl) \

@@ -13,14 +13,23 @@ _ACRTIMP errno_t __cdecl _ctime64_s(char *buf, size_t size, const __time64_t *t)
 _ACRTIMP errno_t __cdecl _gmtime32_s(struct tm *tm, const __time32_t *t);
 _ACRTIMP errno_t __cdecl _gmtime64_s(struct tm *tm, const __time64_t *t);
 #ifndef _USE_32BIT_TIME_T
-static __inline errno_t __cdecl ctime_s(char *buf, size_t size, const time_t *t) { return _ctime64_s(buf, size, t); }
-static __inline errno_t __cdecl gmtime_s(struct tm *tm, const time_t *t) { return _gmtime64_s(tm, t); }
-static __inline errno_t __cdecl localtime_s(struct tm *tm, const time_t *t) { return _localtime64_s(tm, t); }
+#define MSVC_KIT_TIME_S(name) name##64_s
 #else
-static __inline errno_t __cdecl ctime_s(char *buf, size_t size, const time_t *t) { return _ctime32_s(buf, size, t); }
-static __inline errno_t __cdecl gmtime_s(struct tm *tm, const time_t *t) { return _gmtime32_s(tm, t); }
-static __inline errno_t __cdecl localtime_s(struct tm *tm, const time_t *t) { return _localtime32_s(tm, t); }
+#define MSVC_KIT_TIME_S(name) name##32_s
 #endif
+static __inline errno_t __cdecl ctime_s(char *buf, size_t size, const time_t *t)
+{
+    return MSVC_KIT_TIME_S(_ctime)(buf, size, t);
+}
+static __inline errno_t __cdecl gmtime_s(struct tm *tm, const time_t *t)
+{
+    return MSVC_KIT_TIME_S(_gmtime)(tm, t);
+}
+static __inline errno_t __cdecl localtime_s(struct tm *tm, const time_t *t)
+{
+    return MSVC_KIT_TIME_S(_localtime)(tm, t);
+}
+#undef MSVC_KIT_TIME_S
 
 #if !defined(_CRT_SECURE_NO_WARNINGS) && !defined(_CRT_SECURE_NO_DEPRECATE)
 #define MSVC_KIT_DEPRECATE(name, repl) \

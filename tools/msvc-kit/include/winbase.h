@@ -6,7 +6,8 @@
 #define MSVC_KIT_WINBASE_H
 
 /* In the Windows SDK (processthreadsapi.h, winbase.h), missing from Wine's. */
-WINBASEAPI BOOL WINAPI GetSystemTimes(LPFILETIME idle_time, LPFILETIME kernel_time, LPFILETIME user_time);
+WINBASEAPI BOOL WINAPI GetSystemTimes(LPFILETIME idle_time, LPFILETIME kernel_time,
+                                      LPFILETIME user_time);
 WINBASEAPI BOOL WINAPI GetProcessHandleCount(HANDLE process, PDWORD handle_count);
 #ifndef FILE_SKIP_COMPLETION_PORT_ON_SUCCESS
 #define FILE_SKIP_COMPLETION_PORT_ON_SUCCESS 0x1

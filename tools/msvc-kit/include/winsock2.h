@@ -43,10 +43,13 @@ MSVC_KIT_DEPRECATE(WSAGetServiceClassNameByClassIdA, "WSAGetServiceClassNameByCl
 MSVC_KIT_DEPRECATE(WSASetServiceA, "WSASetServiceW()")
 #undef MSVC_KIT_DEPRECATE
 /* _WINSOCK_DEPRECATED: no replacement named. */
-WINSOCK_API_LINKAGE __declspec(deprecated("(MSVC C4996) Define _WINSOCK_DEPRECATED_NO_WARNINGS to disable deprecated API warnings"))
+#define MSVC_KIT_WINSOCK_OLD                                                                \
+    "(MSVC C4996) Define _WINSOCK_DEPRECATED_NO_WARNINGS to disable deprecated API warnings"
+WINSOCK_API_LINKAGE __declspec(deprecated(MSVC_KIT_WINSOCK_OLD))
 __typeof__(WSACancelAsyncRequest) WSACancelAsyncRequest;
-WINSOCK_API_LINKAGE __declspec(deprecated("(MSVC C4996) Define _WINSOCK_DEPRECATED_NO_WARNINGS to disable deprecated API warnings"))
+WINSOCK_API_LINKAGE __declspec(deprecated(MSVC_KIT_WINSOCK_OLD))
 __typeof__(WSAGetQOSByName) WSAGetQOSByName;
+#undef MSVC_KIT_WINSOCK_OLD
 #endif
 
 #endif /* MSVC_KIT_WINSOCK2_H */

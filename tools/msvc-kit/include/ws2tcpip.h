@@ -13,7 +13,8 @@ static __inline PCSTR WINAPI msvc_kit_inet_ntop(INT family, const VOID *addr, PS
 {
     return inet_ntop(family, (PVOID)addr, buf, size);
 }
-static __inline PCWSTR WINAPI msvc_kit_InetNtopW(INT family, const VOID *addr, PWSTR buf, size_t size)
+static __inline PCWSTR WINAPI msvc_kit_InetNtopW(INT family, const VOID *addr, PWSTR buf,
+                                                 size_t size)
 {
     return InetNtopW(family, (PVOID)addr, buf, size);
 }
@@ -21,7 +22,8 @@ static __inline PCWSTR WINAPI msvc_kit_InetNtopW(INT family, const VOID *addr, P
 #define InetNtopW(...) msvc_kit_InetNtopW(__VA_ARGS__)
 
 #if !defined(_WINSOCK_DEPRECATED_NO_WARNINGS) || defined(_WINSOCK_DEPRECATE_WARNINGS)
-__declspec(deprecated(MSVC_KIT_WINSOCK("GetAddrInfoExW()"))) __typeof__(GetAddrInfoExA) GetAddrInfoExA;
+__declspec(deprecated(MSVC_KIT_WINSOCK("GetAddrInfoExW()"))) __typeof__(GetAddrInfoExA)
+    GetAddrInfoExA;
 #endif
 
 #endif /* MSVC_KIT_WS2TCPIP_H */
