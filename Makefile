@@ -66,6 +66,7 @@ LEVEL := guided
 handout: $(BUILD)/handout.exe $(BUILD)/client.exe $(BUILD)/run_tests.exe
 	@test -n "$(STEP)" || { echo "usage: make handout STEP=04_select [LEVEL=guided|open] [OUT=dir]"; exit 2; }
 	@$(RUN) $(BUILD)/handout.exe --level $(LEVEL) $(STEP) $(OUT)
+	@chmod +x $(OUT)/$(notdir $(STEP))/check.sh 2>/dev/null || true
 
 # make handouts: the instructor's check of the assignments. Every step with
 # solution regions is handed out into OUT/NN_name/ (and the echo steps at
@@ -83,10 +84,12 @@ handouts: $(HANDOUT_EXES) $(OPEN_EXES)
 $(HANDOUT_EXES): $(OUT)/%.exe: $$(wildcard %/*.c %/*.h) $$(wildcard docs/assignments/%.md docs/ko/assignments/%.md) $(BUILD)/handout.exe $(BUILD)/client.exe $(BUILD)/run_tests.exe | toolchain
 	@rm -rf $(OUT)/$*
 	@$(RUN) $(BUILD)/handout.exe $* $(OUT)
+	@chmod +x $(OUT)/$*/check.sh 2>/dev/null || true
 	$(CC) $(CFLAGS) -o $@ $(OUT)/$*/*.c $(LDLIBS) -luser32
 $(OPEN_EXES): $(OUT)/open/%.exe: $$(wildcard %/*.c %/*.h) $$(wildcard docs/assignments/%.md docs/ko/assignments/%.md) $(BUILD)/handout.exe $(BUILD)/client.exe $(BUILD)/run_tests.exe | toolchain
 	@rm -rf $(OUT)/open/$*
 	@$(RUN) $(BUILD)/handout.exe --level open $* $(OUT)/open
+	@chmod +x $(OUT)/open/$*/check.sh 2>/dev/null || true
 	$(CC) $(CFLAGS) -o $@ $(OUT)/open/$*/*.c $(LDLIBS) -luser32
 
 # make grading: each tests/grading/NN_name/BUG.txt (a classic mistake,
