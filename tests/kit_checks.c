@@ -229,9 +229,8 @@ static char *run_check_script(const char *dir, const char *args, char *why, size
     DeleteFileA(rc_path);
     if (under_wine()) {
         typedef char *(__cdecl * unix_name_fn)(const WCHAR *);
-        unix_name_fn unix_name =
-            (unix_name_fn)(void (*)(void))GetProcAddress(GetModuleHandleA("kernel32.dll"),
-                                                         "wine_get_unix_file_name");
+        unix_name_fn unix_name = (unix_name_fn)(void (*)(void))GetProcAddress(
+            GetModuleHandleA("kernel32.dll"), "wine_get_unix_file_name");
         WCHAR wdir[MAX_PATH * 2];
         char cmd[MAX_PATH * 6], *udir;
         STARTUPINFOA si;
@@ -243,8 +242,8 @@ static char *run_check_script(const char *dir, const char *args, char *why, size
             return NULL;
         }
         snprintf(cmd, sizeof cmd,
-                 "/bin/sh -c \"cd '%s' && sh ./check.sh %s >check.out 2>&1; echo $? >check.rc\"", udir,
-                 args);
+                 "/bin/sh -c \"cd '%s' && sh ./check.sh %s >check.out 2>&1; echo $? >check.rc\"",
+                 udir, args);
         HeapFree(GetProcessHeap(), 0, udir);
         memset(&si, 0, sizeof si);
         si.cb = sizeof si;
@@ -310,17 +309,27 @@ static int check_counts(const char *out, int *passed, int *failed, char *extra, 
             const char *name = strchr(p + 5, ' ');
             char nm[64] = "";
             size_t n = 0;
-            for (name = name ? name + 1 : p + 5; *name && *name != '\n' && *name != '\r' && n + 1 < sizeof nm;)
+            for (name = name ? name + 1 : p + 5;
+                 *name && *name != '\n' && *name != '\r' && n + 1 < sizeof nm;)
                 nm[n++] = *name++;
             nm[n] = '\0';
             if (!quick_basic_case(nm) && strlen(extra) + n + 2 < extrasz)
-                snprintf(extra + strlen(extra), extrasz - strlen(extra), "%s%s", extra[0] ? "," : "", nm);
+                snprintf(extra + strlen(extra), extrasz - strlen(extra), "%s%s",
+                         extra[0] ? "," : "", nm);
         }
         if (strstr(p, " passed, ") != NULL && (nl == NULL || strstr(p, " passed, ") < nl))
             last = p;
         p = nl ? nl + 1 : NULL;
     }
-    return last != NULL && sscanf(last, "%d passed, %d failed", passed, failed) == 2;
+    if (last == NULL)
+        return 0;
+    /* "N passed, N failed" (strtol: sscanf is deprecated under /W4) */
+    char *end;
+    *passed = (int)strtol(last, &end, 10);
+    if (strncmp(end, " passed, ", 9) != 0)
+        return 0;
+    *failed = (int)strtol(end + 9, &end, 10);
+    return strncmp(end, " failed", 7) == 0;
 }
 
 /* One handout folder: copied alone, its check script must build it and
@@ -345,11 +354,13 @@ static void check_one_handout(report_fn report, int verbose, const char *root, c
     out = run_check_script(dir, "", why, sizeof why);
     if (out == NULL) {
         report("handout", name, RES_FAIL, why);
-    } else if (strstr(out, " build: ") != NULL || !check_counts(out, &passed, &failed, extra, sizeof extra)) {
+    } else if (strstr(out, " build: ") != NULL ||
+               !check_counts(out, &passed, &failed, extra, sizeof extra)) {
         char tail[200];
         size_t n = strlen(out);
         snprintf(tail, sizeof tail, "%s", out + (n > 150 ? n - 150 : 0));
-        snprintf(why, sizeof why, "as handed out, its check script did not build and run it: %s", tail);
+        snprintf(why, sizeof why, "as handed out, its check script did not build and run it: %s",
+                 tail);
         report("handout", name, RES_FAIL, why);
     } else if (failed == 0 || extra[0]) {
         snprintf(why, sizeof why, "as handed out it passes what it must fail: %s",
@@ -366,15 +377,19 @@ static void check_one_handout(report_fn report, int verbose, const char *root, c
         snprintf(rname, sizeof rname, "%s+reference", step);
         snprintf(ref, sizeof ref, "%s\\%s\\server.c", root, step);
         snprintf(to, sizeof to, "%s\\server.c", dir);
-        out = CopyFileA(ref, to, FALSE) ? run_check_script(dir, "--case " REFERENCE_SUBSET, why, sizeof why)
-                                        : NULL;
+        out = CopyFileA(ref, to, FALSE)
+                  ? run_check_script(dir, "--case " REFERENCE_SUBSET, why, sizeof why)
+                  : NULL;
         if (out == NULL) {
-            report("handout", rname, RES_FAIL, why[0] ? why : "cannot put the reference server.c in");
-        } else if (!check_counts(out, &passed, &failed, extra, sizeof extra) || failed != 0 || passed != 3) {
+            report("handout", rname, RES_FAIL,
+                   why[0] ? why : "cannot put the reference server.c in");
+        } else if (!check_counts(out, &passed, &failed, extra, sizeof extra) || failed != 0 ||
+                   passed != 3) {
             char tail[200];
             size_t n = strlen(out);
             snprintf(tail, sizeof tail, "%s", out + (n > 150 ? n - 150 : 0));
-            snprintf(why, sizeof why, "with the reference server.c, its check script says: %s", tail);
+            snprintf(why, sizeof why, "with the reference server.c, its check script says: %s",
+                     tail);
             report("handout", rname, RES_FAIL, why);
         } else {
             report("handout", rname, RES_PASS, NULL);
@@ -409,7 +424,8 @@ static int csv_row_is(const char *csv, const char *student, const char *counts, 
         const char *comma = strchr(p, ',');
         size_t n = comma ? (size_t)(comma - p) : strlen(p);
         if (n > 0 && strlen(got) + n + 2 < sizeof got)
-            snprintf(got + strlen(got), sizeof got - strlen(got), "%s%.*s", got[0] ? "," : "", (int)n, p);
+            snprintf(got + strlen(got), sizeof got - strlen(got), "%s%.*s", got[0] ? "," : "",
+                     (int)n, p);
         if (comma == NULL)
             break;
         p = comma + 1;
@@ -419,7 +435,8 @@ static int csv_row_is(const char *csv, const char *student, const char *counts, 
 
 static void check_grading(report_fn report, int verbose, const char *root)
 {
-    static const char *const from[] = {"build\\" GRADE_STEP ".exe", "build\\handouts\\" GRADE_STEP ".exe",
+    static const char *const from[] = {"build\\" GRADE_STEP ".exe",
+                                       "build\\handouts\\" GRADE_STEP ".exe",
                                        "build\\grading\\" GRADE_STEP "\\" GRADE_VARIANT ".exe"};
     static const char *const to[] = {"reference.exe", "handout.exe", "broken.exe"};
     char tmp[MAX_PATH], dir[MAX_PATH * 2], a[MAX_PATH * 2], b[MAX_PATH * 2], args[MAX_PATH * 3];
@@ -453,14 +470,15 @@ static void check_grading(report_fn report, int verbose, const char *root)
         snprintf(a, sizeof a, "%s\\broken.feedback.txt", dir);
         fb = read_whole(a, &len);
         if (p.exit_code != 0 || csv == NULL)
-            snprintf(why, sizeof why, "--grade exited with %lu, grades.csv %s", (unsigned long)p.exit_code,
-                     csv ? "written" : "missing");
+            snprintf(why, sizeof why, "--grade exited with %lu, grades.csv %s",
+                     (unsigned long)p.exit_code, csv ? "written" : "missing");
         else if (!csv_row_is(csv, "reference", "3,0,0", "PASS,PASS,PASS"))
             snprintf(why, sizeof why, "the reference's row is not 3 passed: %.200s", csv);
         else if (!csv_row_is(csv, "handout", "1,2,0", "FAIL,FAIL,PASS"))
             snprintf(why, sizeof why, "the handout's row is not 1 passed (bad-args): %.200s", csv);
         else if (!csv_row_is(csv, "broken", "2,1,0", "PASS,FAIL,PASS"))
-            snprintf(why, sizeof why, "the broken variant's row is not half-close failed: %.200s", csv);
+            snprintf(why, sizeof why, "the broken variant's row is not half-close failed: %.200s",
+                     csv);
         else if (fb == NULL || strstr(fb, "FAIL " GRADE_STEP " half-close: ") == NULL ||
                  strstr(fb, "2 passed, 1 failed") == NULL)
             snprintf(why, sizeof why, "broken.feedback.txt lacks the driver's lines: %.200s",
@@ -494,7 +512,8 @@ void check_handouts(report_fn report, int verbose)
             const char *n = fd.cFileName;
             if (!(fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) || !isdigit((unsigned char)n[0]))
                 continue;
-            snprintf(src, sizeof src, "%s\\build\\handouts%s\\%s\\check.sh", root, l ? "\\open" : "", n);
+            snprintf(src, sizeof src, "%s\\build\\handouts%s\\%s\\check.sh", root,
+                     l ? "\\open" : "", n);
             if (!file_exists(src))
                 continue; /* a step without an assignment text (10): the old check below */
             snprintf(src, sizeof src, "%s\\build\\handouts%s\\%s", root, l ? "\\open" : "", n);

@@ -393,7 +393,8 @@ static char *replace_body(char *text, const struct open_fn *o)
         char *line_end = nl ? nl : p + strlen(p);
         if (defines(p, line_end, o->fn) && nl != NULL && strncmp(nl + 1, "{\n", 2) == 0) {
             open_brace = nl + 1;
-            for (char *q = open_brace + 2; *q; q = strchr(q, '\n') ? strchr(q, '\n') + 1 : q + strlen(q))
+            for (char *q = open_brace + 2; *q;
+                 q = strchr(q, '\n') ? strchr(q, '\n') + 1 : q + strlen(q))
                 if (strncmp(q, "}\n", 2) == 0 || strcmp(q, "}") == 0) {
                     close_brace = q;
                     break;
@@ -711,7 +712,15 @@ int main(int argc, char **argv)
         q[-1] = '\0';
     char step_name[MAX_PATH];
     snprintf(step_name, sizeof step_name, "%s", out_dir + strlen(argv[argi + 1]) + 1);
-    CreateDirectoryA(argv[argi + 1], NULL); /* either may exist already */
+    /* OUTDIR and its parents (build/grading/04_select/BUG); any may exist */
+    for (char *q = out_dir; *q; q++) {
+        if ((*q == '/' || *q == '\\') && q > out_dir && q[-1] != ':') {
+            char keep = *q;
+            *q = '\0';
+            CreateDirectoryA(out_dir, NULL);
+            *q = keep;
+        }
+    }
     if (!CreateDirectoryA(out_dir, NULL) && GetLastError() != ERROR_ALREADY_EXISTS) {
         fprintf(stderr, "handout: cannot create %s (error %lu)\n", out_dir, GetLastError());
         return 1;
@@ -775,16 +784,18 @@ int main(int argc, char **argv)
             text = result;
             len = strlen(text);
             total++;
-        } else if (variant == NULL && (ends_with(fd.cFileName, ".c") || ends_with(fd.cFileName, ".h"))) {
+        } else if (variant == NULL &&
+                   (ends_with(fd.cFileName, ".c") || ends_with(fd.cFileName, ".h"))) {
             if (strcmp(fd.cFileName, "server.c") == 0 && strstr(text, "user32") != NULL)
                 user32 = 1;
             for (size_t i = 0; open && i < N_OPEN; i++) {
-                if (strcmp(open_level[i].step, step_name) != 0 || strcmp(fd.cFileName, "server.c") != 0)
+                if (strcmp(open_level[i].step, step_name) != 0 ||
+                    strcmp(fd.cFileName, "server.c") != 0)
                     continue;
                 char *r = replace_body(text, &open_level[i]);
                 if (r == NULL) {
-                    fprintf(stderr, "handout: %s: no function %s() with its body at column 0\n", from,
-                            open_level[i].fn);
+                    fprintf(stderr, "handout: %s: no function %s() with its body at column 0\n",
+                            from, open_level[i].fn);
                     free(text);
                     return 1;
                 }
@@ -853,8 +864,8 @@ int main(int argc, char **argv)
         if (write_template(to, check_cmd, step_name, user32) != 0)
             return 1;
     }
-    printf("handout: wrote %s (%s level, %d places to fill in)\n", out_dir, open ? "open" : "guided",
-           total);
+    printf("handout: wrote %s (%s level, %d places to fill in)\n", out_dir,
+           open ? "open" : "guided", total);
     fflush(stdout);
     return 0;
 }
