@@ -139,7 +139,8 @@ static int name_cmp(const void *a, const void *b)
     return _stricmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* A CSV field: quoted, quotes doubled, line breaks made " | ". */
+/* A CSV field: quoted, quotes doubled, line breaks made " | ", other
+ * control and non-ASCII bytes left out. */
 static void csv_field(FILE *f, const char *s)
 {
     fputc('"', f);
@@ -148,8 +149,8 @@ static void csv_field(FILE *f, const char *s)
             fputs("\"\"", f);
         else if (*s == '\n')
             fputs(" | ", f);
-        else if (*s != '\r')
-            fputc(*s, f);
+        else if ((unsigned char)*s >= 32 && (unsigned char)*s <= 126)
+            fputc(*s, f); /* plain ASCII, as every line of the driver */
     }
     fputc('"', f);
 }
@@ -270,8 +271,10 @@ int grade_main(const struct step *st, const char *dir, const struct test_case *c
         } else {
             char line[WHY_SIZE + 64], one[WHY_SIZE];
             size_t k = 0;
-            for (const char *p = build_err; *p && k + 1 < sizeof one; p++)
-                one[k++] = *p == '\n' ? '|' : (*p == '\r' ? ' ' : *p);
+            for (const char *p = build_err; *p && k + 1 < sizeof one; p++) {
+                unsigned char ch = (unsigned char)*p;
+                one[k++] = (char)(ch == '\n' ? '|' : (ch < 32 || ch > 126) ? ' ' : ch);
+            }
             one[k] = '\0';
             snprintf(line, sizeof line, "FAIL %s build: %s", st->name, one);
             grade_note(line, "build", RES_FAIL);

@@ -45,7 +45,7 @@ for sub in "$dir"/*/; do
   mkdir -p "$tmp/$name"
   cp "$sub/server.c" "$tmp/$name/server.c"
   cp "$root/$step/lab.h" "$tmp/$name/lab.h"
-  if $CC -std=c11 -O2 -Wall -Wextra -Werror -DWIN32_LEAN_AND_MEAN -D_WIN32_WINNT=0x0601 \
+  if LC_ALL=C $CC -std=c11 -O2 -Wall -Wextra -Werror -DWIN32_LEAN_AND_MEAN -D_WIN32_WINNT=0x0601 \
        -o "$sub/server.exe" "$tmp/$name/server.c" $libs >"$sub/build.log" 2>&1; then
     rm -f "$sub/build.log"
     built=$((built + 1))

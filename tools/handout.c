@@ -560,7 +560,7 @@ static const char check_sh[] =
     "fi\n"
     "rm -f server.exe\n"
     "echo \"check: $CC -std=c11 -O2 -Wall -Wextra -Werror ... -o server.exe server.c $LIBS\"\n"
-    "if ! $CC -std=c11 -O2 -Wall -Wextra -Werror -DWIN32_LEAN_AND_MEAN -D_WIN32_WINNT=0x0601 \\\n"
+    "if ! LC_ALL=C $CC -std=c11 -O2 -Wall -Wextra -Werror -DWIN32_LEAN_AND_MEAN -D_WIN32_WINNT=0x0601 \\\n"
     "     -o server.exe server.c $LIBS; then\n"
     "  echo \"FAIL $STEP build: server.c does not build without warnings (see above)\"\n"
     "  echo \"0 passed, 1 failed\"\n"
