@@ -67,6 +67,7 @@ handout: $(BUILD)/handout.exe $(BUILD)/client.exe $(BUILD)/run_tests.exe
 	@test -n "$(STEP)" || { echo "usage: make handout STEP=04_select [LEVEL=guided|open] [OUT=dir]"; exit 2; }
 	@$(RUN) $(BUILD)/handout.exe --level $(LEVEL) $(STEP) $(OUT)
 	@chmod +x $(OUT)/$(notdir $(STEP))/check.sh 2>/dev/null || true
+	@rm -f $(OUT)/$(notdir $(STEP)).exe # make handouts: this folder is no longer its guided one
 
 # make handouts: the instructor's check of the assignments. Every step with
 # solution regions is handed out into OUT/NN_name/ (and the echo steps at
