@@ -2,14 +2,17 @@
  * run_tests.c - the lab's test driver: command line, the table of steps,
  * running each case under a deadline, the result lines.
  *
- *   run_tests.exe [--only STEP] [--exe PATH] [--list] [-v] [-h]
+ *   run_tests.exe [--only STEP] [--exe PATH] [--case LIST] [--quick] [--list] [-v] [-h]
+ *   run_tests.exe --grade DIR --only STEP [--case LIST]   (grading a class: grade.c)
  *
  * By default every step whose executable is next to run_tests.exe
  * (build/) is tested: the echo steps 01..09, the game server 10, then the
  * pseudo-step `client` (build/client.exe: echo client, bench, compare;
  * its game and stress modes are cases of step 10); a missing one is one
  * SKIP line. With --only one step runs; --exe points that step's cases at
- * any executable (an instructor grading a student's server). On Linux run
+ * any executable (an instructor grading a student's server); --only kit
+ * runs the kit checks alone (kit_checks.c). --quick and --grade: grade.c.
+ * On Linux run
  * it under Wine with tools/wine-run.sh build/run_tests.exe (`make test`
  * does).
  *
