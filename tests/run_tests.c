@@ -28,8 +28,8 @@
  * Build: `make run_tests` (or `nmake /f Makefile.nmake run_tests`); by hand,
  * from the repository root (SRCS: tests/run_tests.c tests/proc.c tests/net.c
  * tests/echo_cases.c tests/model_cases.c tests/client_cases.c
- * tests/game_cases.c tests/bad_server.c; game_cases.c includes
- * 10_game_server/protocol.h):
+ * tests/game_cases.c tests/bad_server.c tests/kit_checks.c tests/grade.c;
+ * game_cases.c includes 10_game_server/protocol.h):
  *   x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -O2 -DWIN32_LEAN_AND_MEAN
  *       -D_WIN32_WINNT=0x0601 -o build/run_tests.exe SRCS -lws2_32 -lmswsock
  *   cl /nologo /W4 /WX /DWIN32_LEAN_AND_MEAN /D_WIN32_WINNT=0x0601
