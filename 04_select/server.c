@@ -257,7 +257,7 @@ static void build_sets(fd_set *rd, fd_set *wr)
         else
             FD_SET(conns[i]->s, rd);
     }
-    /* SOLUTION END: (void)&on_readable; (void)&on_writable; */
+    /* SOLUTION END */
 }
 
 /* Serves the sockets select() left in the sets. FD_ISSET is a linear
@@ -277,7 +277,8 @@ static void serve_ready(fd_set *rd, fd_set *wr)
             on_readable(c);
         else if (FD_ISSET(c->s, wr))
             on_writable(c);
-        /* SOLUTION END: (void)wr; conn_fail(c, "serve_ready (a TODO)", WSAEOPNOTSUPP); */
+        /* SOLUTION END: (void)wr; (void)&on_readable; (void)&on_writable;
+         * conn_fail(c, "serve_ready (a TODO)", WSAEOPNOTSUPP); */
     }
     if (FD_ISSET(listener, rd))
         accept_new();

@@ -16,6 +16,8 @@
  *     /+ SOLUTION END +/                  or
  *     /+ SOLUTION END: return 0; +/       (code the handout keeps instead,
  *                                          so that it still compiles)
+ *     /+ SOLUTION END: (void)wr;          (a stub of several lines: one line
+ *      + conn_fail(c, ...); +/             of code per comment line)
  *
  * (with '*' where this comment shows '+'). The handout compiles without
  * warnings and fails the step's tests until the student fills the regions
@@ -131,7 +133,7 @@ static char *strip(const char *name, const char *src, size_t len, int *regions)
     char *out = malloc(len + 2), *o = out;
     char indent[128] = "";
     const char *p = src, *end = src + len;
-    int in_region = 0, in_begin = 0, lineno = 0, begin_line = 0;
+    int in_region = 0, in_begin = 0, in_end = 0, lineno = 0, begin_line = 0;
     char todo[4096] = "";
     size_t todo_len = 0;
     *regions = 0;
@@ -148,7 +150,21 @@ static char *strip(const char *name, const char *src, size_t len, int *regions)
         size_t rest = (size_t)(line_end - t);
         int is_begin = rest >= strlen(BEGIN_TAG) && strncmp(t, BEGIN_TAG, strlen(BEGIN_TAG)) == 0;
         int is_end = rest >= strlen(END_TAG) && strncmp(t, END_TAG, strlen(END_TAG)) == 0;
-        if (in_begin) {
+        if (in_end) {
+            /* an END comment that goes on: each line is one more line of
+             * the stub, after its " * " */
+            const char *q = t, *stop = line_end;
+            char keep[512];
+            if (q < line_end && *q == '*' && (q + 1 >= line_end || q[1] != '/'))
+                q++;
+            if (memmem_str(q, line_end, "*/")) {
+                in_end = 0;
+                stop = strstr(q, "*/");
+            }
+            tag_text(q, stop, keep, sizeof keep);
+            if (keep[0] != '\0')
+                o += sprintf_s(o, len + 1 - (size_t)(o - out), "%s%s\n", indent, keep);
+        } else if (in_begin) {
             /* a line of a BEGIN comment that goes on over several lines */
             size_t n = (size_t)(next - p);
             if (todo_len + n < sizeof todo) {
@@ -193,6 +209,7 @@ static char *strip(const char *name, const char *src, size_t len, int *regions)
             in_region = 0;
             (*regions)++;
             tag_text(t + strlen(END_TAG), line_end, keep, sizeof keep);
+            in_end = !memmem_str(t + strlen(END_TAG), line_end, "*/");
             memcpy(o, todo, todo_len);
             o += todo_len;
             if (todo_len > 0 && o[-1] != '\n')
@@ -205,7 +222,7 @@ static char *strip(const char *name, const char *src, size_t len, int *regions)
         }
         p = next;
     }
-    if (in_region || in_begin) {
+    if (in_region || in_begin || in_end) {
         fprintf(stderr, "handout: %s:%d: SOLUTION BEGIN never ended\n", name, begin_line);
         free(out);
         return NULL;
