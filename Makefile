@@ -8,8 +8,10 @@
 #   make test         build, then run the test suite (under Wine on Linux)
 #   make compare      run the comparison (client.exe compare; results in build/)
 #   make diffs        per pair of neighbouring steps: lines changed, comment re-wraps
-#   make handout STEP=04_select   the step as an assignment, in build/handouts/
-#   make handouts     every step's handout, each compiled: they must all build
+#   make handout STEP=04_select [LEVEL=open]   the step as an assignment that
+#                     stands alone, in build/handouts/04_select/ (docs/assignments.md)
+#   make handouts     every step's handout at both levels, each compiled
+#   make grading      the bug variants of tests/grading/, built (grading tests)
 #   make check        the house checks (tools/check_tree.c): ASCII, LF and
 #                     width of the sources, the lab.h copies, every step
 #                     folder built alone with its header's mingw-w64 line
@@ -35,7 +37,7 @@ PROGS   := $(PRESENT) client run_tests handout_tool
 COURSE  := 08_chat 08_board
 PROGS   += $(COURSE)
 
-.PHONY: default all test compare handout handouts clean toolchain check-lab sync-lab diffs $(PROGS)
+.PHONY: default all test compare handout handouts grading clean toolchain check-lab sync-lab diffs $(PROGS)
 default: all compare
 all: $(PROGS)
 
@@ -83,27 +85,53 @@ diffs: $(BUILD)/stepdiff.exe
 	@$(RUN) $(BUILD)/stepdiff.exe
 
 # make handout STEP=04_select [OUT=dir]: the step with its solution regions
-# replaced by TODOs, ready to hand out (default OUT: build/handouts).
+
+# make handout STEP=04_select [LEVEL=guided|open] [OUT=dir]: the step as an
+# assignment that stands alone (server.c with TODOs, lab.h, the assignment's
+# text, client.exe, run_tests.exe, check.sh, check.cmd), in OUT/STEP
+# (default OUT: build/handouts). Zip that folder and hand it out.
 OUT := $(BUILD)/handouts
-handout: $(BUILD)/handout.exe
-	@test -n "$(STEP)" || { echo "usage: make handout STEP=04_select [OUT=dir]"; exit 2; }
-	@$(RUN) $(BUILD)/handout.exe $(STEP) $(OUT)
+LEVEL := guided
+handout: $(BUILD)/handout.exe $(BUILD)/client.exe $(BUILD)/run_tests.exe
+	@test -n "$(STEP)" || { echo "usage: make handout STEP=04_select [LEVEL=guided|open] [OUT=dir]"; exit 2; }
+	@$(RUN) $(BUILD)/handout.exe --level $(LEVEL) $(STEP) $(OUT)
+	@chmod +x $(OUT)/$(notdir $(STEP))/check.sh 2>/dev/null || true
+	@rm -f $(OUT)/$(notdir $(STEP)).exe # make handouts: this folder is no longer its guided one
 
 # make handouts: the instructor's check of the assignments. Every step with
-# solution regions is handed out into OUT/NN_name/ and compiled, with the
-# flags above, into OUT/NN_name.exe; a handout that does not build fails
-# make. (It is meant to fail the step's tests: run_tests.exe --only
-# NN_name --exe OUT/NN_name.exe shows what is left to write.)
+# solution regions is handed out into OUT/NN_name/ (and the echo steps at
+# the open level into OUT/open/NN_name/) and compiled, with the flags
+# above, into OUT/NN_name.exe (OUT/open/NN_name.exe); a handout that does
+# not build fails make. (It is meant to fail the step's tests: the driver's
+# kit checks run each folder's check script, see tests/kit_checks.c.)
 HANDOUT_STEPS := $(foreach s,$(PRESENT),$(if $(shell grep -l "SOLUTION BEGIN" $(wildcard $(s)/*.c $(s)/*.h)),$(s)))
 HANDOUT_EXES  := $(HANDOUT_STEPS:%=$(OUT)/%.exe)
-handouts: $(HANDOUT_EXES)
+OPEN_EXES     := $(patsubst %,$(OUT)/open/%.exe,$(filter-out 10_game_server,$(HANDOUT_STEPS)))
+handouts: $(HANDOUT_EXES) $(OPEN_EXES)
 
 # The folder is made afresh (a file gone from the step must not linger);
 # the shell expands its *.c when the compile line runs, after handout.exe.
-$(HANDOUT_EXES): $(OUT)/%.exe: $$(wildcard $$*/*.c $$*/*.h) $(BUILD)/handout.exe | toolchain
+$(HANDOUT_EXES): $(OUT)/%.exe: $$(wildcard $$*/*.c $$*/*.h) $$(wildcard docs/assignments/$$*.md docs/ko/assignments/$$*.md) $(BUILD)/handout.exe $(BUILD)/client.exe $(BUILD)/run_tests.exe | toolchain
 	@rm -rf $(OUT)/$*
 	@$(RUN) $(BUILD)/handout.exe $* $(OUT)
-	$(CC) $(CFLAGS) -o $@ $(OUT)/$*/*.c $(LDLIBS)
+	@chmod +x $(OUT)/$*/check.sh 2>/dev/null || true
+	$(CC) $(CFLAGS) -o $@ $(OUT)/$*/*.c $(LDLIBS) -luser32
+$(OPEN_EXES): $(OUT)/open/%.exe: $$(wildcard $$*/*.c $$*/*.h) $$(wildcard docs/assignments/$$*.md docs/ko/assignments/$$*.md) $(BUILD)/handout.exe $(BUILD)/client.exe $(BUILD)/run_tests.exe | toolchain
+	@rm -rf $(OUT)/open/$*
+	@$(RUN) $(BUILD)/handout.exe --level open $* $(OUT)/open
+	@chmod +x $(OUT)/open/$*/check.sh 2>/dev/null || true
+	$(CC) $(CFLAGS) -o $@ $(OUT)/open/$*/*.c $(LDLIBS) -luser32
+
+# make grading: each tests/grading/NN_name/BUG.txt (a classic mistake,
+# docs/mistakes.md) applied to the reference, in build/grading/NN_name/BUG/,
+# and built into build/grading/NN_name/BUG.exe: submissions to grade.
+VARIANTS     := $(wildcard tests/grading/*/*.txt)
+VARIANT_EXES := $(patsubst tests/grading/%.txt,$(BUILD)/grading/%.exe,$(VARIANTS))
+grading: $(VARIANT_EXES)
+$(VARIANT_EXES): $(BUILD)/grading/%.exe: tests/grading/%.txt $$(wildcard $$(firstword $$(subst /, ,$$*))/*.c) $(BUILD)/handout.exe | toolchain
+	@rm -rf $(BUILD)/grading/$*; mkdir -p $(BUILD)/grading/$*
+	@$(RUN) $(BUILD)/handout.exe --variant $< $(firstword $(subst /, ,$*)) $(BUILD)/grading/$(firstword $(subst /, ,$*))/$(notdir $*) >/dev/null
+	$(CC) $(CFLAGS) -o $@ $(BUILD)/grading/$*/$(firstword $(subst /, ,$*))/server.c $(LDLIBS) -luser32
 
 # The house checks: a program of this machine (not a Windows one: it runs
 # the compilers), built with the host's C compiler; on Windows (MSYS2) that
@@ -134,7 +162,7 @@ sync-lab:
 	@for f in $(LAB_COPIES); do cp tools/lab.h $$f; done
 	@for f in $(PROTO_COPIES); do cp 10_game_server/protocol.h $$f; done
 
-test: all check-lab handouts diffs
+test: all check-lab handouts grading diffs
 	@$(RUN) $(BUILD)/run_tests.exe
 
 # Step 10's modules call down only (10_game_server/check_layers.sh reads

@@ -271,13 +271,14 @@ static void serve_ready(fd_set *rd, fd_set *wr)
     for (size_t i = nconns; i-- > 0;) {
         struct conn *c = conns[i];
         /* SOLUTION BEGIN: Serve c only if select() left it in a set: on_readable(c) if c->s is
-         * in rd, else on_writable(c) if it is in wr (FD_ISSET); the stub below is step 03's
-         * sweep, which asks every socket. */
+         * in rd, else on_writable(c) if it is in wr (FD_ISSET); the stub below closes every
+         * connection it reaches. */
         if (FD_ISSET(c->s, rd))
             on_readable(c);
         else if (FD_ISSET(c->s, wr))
             on_writable(c);
-        /* SOLUTION END: (void)wr; if (c->len > 0) on_writable(c); else on_readable(c); */
+        /* SOLUTION END: (void)wr; (void)&on_readable; (void)&on_writable;
+         * conn_fail(c, "serve_ready (a TODO)", WSAEOPNOTSUPP); */
     }
     if (FD_ISSET(listener, rd))
         accept_new();

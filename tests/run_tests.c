@@ -2,14 +2,17 @@
  * run_tests.c - the lab's test driver: command line, the table of steps,
  * running each case under a deadline, the result lines.
  *
- *   run_tests.exe [--only STEP] [--exe PATH] [--list] [-v] [-h]
+ *   run_tests.exe [--only STEP] [--exe PATH] [--case LIST] [--quick] [--list] [-v] [-h]
+ *   run_tests.exe --grade DIR --only STEP [--case LIST]   (grading a class: grade.c)
  *
  * By default every step whose executable is next to run_tests.exe
  * (build/) is tested: the echo steps 01..09, the game server 10, then the
  * pseudo-step `client` (build/client.exe: echo client, bench, compare;
  * its game and stress modes are cases of step 10); a missing one is one
  * SKIP line. With --only one step runs; --exe points that step's cases at
- * any executable (an instructor grading a student's server). On Linux run
+ * any executable (an instructor grading a student's server); --only kit
+ * runs the kit checks alone (kit_checks.c). --quick and --grade: grade.c.
+ * On Linux run
  * it under Wine with tools/wine-run.sh build/run_tests.exe (`make test`
  * does).
  *
@@ -27,8 +30,8 @@
  * tests/echo_cases.c tests/helpers.c tests/model_cases.c tests/client_cases.c
  * tests/game_cases.c tests/game_kit.c tests/game_play_cases.c
  * tests/game_load_cases.c tests/game_abuse_cases.c tests/chat_cases.c
- * tests/board_cases.c tests/bad_server.c tests/kit_checks.c; game_kit.h and
- * board_cases.c include 10_game_server/protocol.h):
+ * tests/board_cases.c tests/bad_server.c tests/kit_checks.c tests/grade.c;
+ * game_kit.h and board_cases.c include 10_game_server/protocol.h):
  *   x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -O2 -DWIN32_LEAN_AND_MEAN
  *       -D_WIN32_WINNT=0x0601 -o build/run_tests.exe SRCS -lws2_32 -lmswsock
  *   cl /nologo /W4 /WX /DWIN32_LEAN_AND_MEAN /D_WIN32_WINNT=0x0601
@@ -92,6 +95,8 @@ static const char *profile_exe(const struct step *st)
  * --------------------------------------------------------------------- */
 
 static int verbose;
+static int quick_mode;                 /* --quick: see grade.c */
+static const char *case_filter = NULL; /* --case LIST */
 static int n_passed, n_failed, n_skipped;
 
 static void vset(struct ctx *c, const char *fmt, va_list ap)
@@ -147,8 +152,12 @@ static void report(const char *step, const char *name, enum result r, const char
         clean[k++] = (char)(ch == '\n' ? '|' : (ch < 32 || ch > 126) ? '?' : ch);
     }
     clean[k] = '\0';
-    printf("%s %s%s%s%s%s\n", word[r], step, step[0] && name[0] ? " " : "", name,
-           (r != RES_PASS && clean[0]) ? ": " : "", r != RES_PASS ? clean : "");
+    char line[WHY_SIZE + 256];
+    snprintf(line, sizeof line, "%s %s%s%s%s%s", word[r], step, step[0] && name[0] ? " " : "",
+             name, (r != RES_PASS && clean[0]) ? ": " : "", r != RES_PASS ? clean : "");
+    if (grade_note(line, name, r))
+        return; /* grading: the student's feedback file takes it */
+    printf("%s\n", line);
     fflush(stdout);
     if (r == RES_PASS)
         n_passed++;
@@ -269,7 +278,9 @@ static enum result run_case(struct ctx *c, const struct test_case *tc, int *kill
     t = CreateThread(NULL, 0, case_main, &r, 0, NULL);
     if (t == NULL)
         return fail(c, "CreateThread failed: error %lu", GetLastError());
-    if (WaitForSingleObject(t, (DWORD)tc->deadline_s * 1000) != WAIT_OBJECT_0) {
+    int deadline_s = quick_mode && tc->deadline_s > QUICK_DEADLINE_S ? QUICK_DEADLINE_S
+                                                                      : tc->deadline_s;
+    if (WaitForSingleObject(t, (DWORD)deadline_s * 1000) != WAIT_OBJECT_0) {
         *killed = 1;
         proc_kill_all();
         if (WaitForSingleObject(t, 3 * NET_TIMEOUT_MS) != WAIT_OBJECT_0) {
@@ -279,7 +290,7 @@ static enum result run_case(struct ctx *c, const struct test_case *tc, int *kill
             ExitProcess(1); /* the job object takes any child still alive */
         }
         CloseHandle(t);
-        return fail(c, "did not finish within %d s (servers killed)", tc->deadline_s);
+        return fail(c, "did not finish within %d s (servers killed)", deadline_s);
     }
     CloseHandle(t);
     if (verbose)
@@ -333,6 +344,7 @@ static void run_step(const struct step *st, const char *exe)
     size_t n_cases;
     struct ctx c;
     char why[WHY_SIZE], ex[WHY_SIZE], start_failed[WHY_SIZE] = "";
+    char probe_failed[WHY_SIZE] = ""; /* --quick: the echo cases are not run */
 
     memset(&c, 0, sizeof c);
     memset(&srv, 0, sizeof srv);
@@ -340,10 +352,18 @@ static void run_step(const struct step *st, const char *exe)
     c.exe = exe;
     c.verbose = verbose;
     n_cases = step_cases(st, cases, MAX_CASES);
+    if (quick_mode)
+        quick_probe(st, exe, probe_failed, sizeof probe_failed);
     for (size_t k = 0; k < n_cases; k++) {
         const struct test_case *tc = cases[k];
         enum result r;
         int killed;
+        if (case_filter != NULL && !case_selected(case_filter, tc->name))
+            continue;
+        if (probe_failed[0] && !quick_basic_case(tc->name)) {
+            report(st->name, tc->name, RES_FAIL, probe_failed);
+            continue;
+        }
         c.srv = NULL;
         if (tc->flags & CASE_SHARED) {
             if (have_srv && !proc_running(&srv)) {
@@ -426,16 +446,24 @@ char *read_whole(const char *path, size_t *len)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: run_tests.exe [--only STEP] [--exe PATH] [--list] [-v] [-h]\n"
+    fprintf(f, "usage: run_tests.exe [--only STEP] [--exe PATH] [--case LIST] [--quick]\n"
+               "                     [--grade DIR] [--list] [-v] [-h]\n"
                "  --only STEP  run one step: 04_select, or just 04; `client` for client.exe;\n"
-               "               `hw3` for homework #3 (the board, against 08_board.exe)\n"
+               "               `hw3` for homework #3 (the board, against 08_board.exe);\n"
+               "               `kit` for the kit checks only (docs, handouts, grading)\n"
                "  --exe PATH   run that step's cases against PATH instead of build/STEP.exe\n"
                "               (grading a student's server); needs --only\n"
+               "  --case LIST  run only these cases (comma-separated names, see --list)\n"
+               "  --quick      a server that does not echo at all fails its echo cases at once\n"
+               "               (not run), and no case runs over %d s\n"
+               "  --grade DIR  grade every submission in DIR (a folder or a .exe each) with\n"
+               "               --quick: DIR/grades.csv, DIR/NAME.feedback.txt; needs --only\n"
                "  --list       list the steps, their cases and which executables are present\n"
                "  -v           verbose: timings and details\n"
                "  -h           this help\n"
                "Prints one PASS/FAIL/SKIP line per case and \"N passed, N failed\" at the end;\n"
-               "exit status 0 when nothing failed, 1 otherwise, 2 for a bad command line.\n");
+               "exit status 0 when nothing failed, 1 otherwise, 2 for a bad command line.\n",
+            QUICK_DEADLINE_S);
     fflush(f);
 }
 
@@ -497,7 +525,7 @@ static void list_steps(void)
 
 int main(int argc, char **argv)
 {
-    const char *only = NULL, *exe_arg = NULL;
+    const char *only = NULL, *exe_arg = NULL, *grade_dir = NULL;
     int list = 0;
     char why[WHY_SIZE];
 
@@ -521,21 +549,36 @@ int main(int argc, char **argv)
             only = argv[++i];
         } else if (strcmp(a, "--exe") == 0 && i + 1 < argc) {
             exe_arg = argv[++i];
+        } else if (strcmp(a, "--quick") == 0) {
+            quick_mode = 1;
+        } else if (strcmp(a, "--case") == 0 && i + 1 < argc) {
+            case_filter = argv[++i];
+        } else if (strcmp(a, "--grade") == 0 && i + 1 < argc) {
+            grade_dir = argv[++i];
+            quick_mode = 1;
         } else {
             fprintf(stderr, "run_tests: %s: %s\n",
-                    (strcmp(a, "--only") == 0 || strcmp(a, "--exe") == 0) ? "missing value after"
+                    (strcmp(a, "--only") == 0 || strcmp(a, "--exe") == 0 ||
+                     strcmp(a, "--case") == 0 || strcmp(a, "--grade") == 0)
+                        ? "missing value after"
                                                                            : "unknown argument",
                     a);
             usage(stderr);
             return 2;
         }
     }
+    if (grade_dir != NULL && (only == NULL || exe_arg != NULL)) {
+        fprintf(stderr, "run_tests: --grade needs --only STEP (which step's cases), not --exe\n");
+        usage(stderr);
+        return 2;
+    }
     if (exe_arg != NULL && only == NULL) {
         fprintf(stderr, "run_tests: --exe needs --only STEP (which step's cases to run)\n");
         usage(stderr);
         return 2;
     }
-    if (only != NULL && find_step(only) == NULL) {
+    int kit_only = only != NULL && strcmp(only, "kit") == 0; /* --only kit: kit_checks.c */
+    if (only != NULL && !kit_only && find_step(only) == NULL) {
         fprintf(stderr, "run_tests: no step %s; the steps are:", only);
         for (size_t i = 0; i < N_STEPS; i++)
             fprintf(stderr, " %s", steps[i].name);
@@ -568,10 +611,17 @@ int main(int argc, char **argv)
     }
     proc_init();
 
+    if (grade_dir != NULL) { /* grading a class: grade.c */
+        const struct test_case *cases[MAX_CASES];
+        size_t n = step_cases(find_step(only), cases, MAX_CASES);
+        int rc = grade_main(find_step(only), grade_dir, cases, n, run_step);
+        WSACleanup();
+        return rc;
+    }
     for (size_t i = 0; i < N_STEPS; i++) {
         const struct step *st = &steps[i];
         char exe[MAX_PATH * 2];
-        if (only != NULL && st != find_step(only))
+        if (kit_only || (only != NULL && st != find_step(only)))
             continue;
         if (only == NULL && profile_exe(st) != NULL)
             continue; /* a grading profile: with --only */
@@ -586,7 +636,7 @@ int main(int argc, char **argv)
         }
         run_step(st, exe);
     }
-    if (exe_arg == NULL && only == NULL) { /* the teaching kit (kit_checks.c) */
+    if (exe_arg == NULL && (only == NULL || kit_only)) { /* the teaching kit (kit_checks.c) */
         check_readme_pairs(report, verbose);
         check_handouts(report, verbose);
     }

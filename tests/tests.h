@@ -334,4 +334,15 @@ typedef void (*report_fn)(const char *step, const char *name, enum result r, con
 void check_readme_pairs(report_fn report, int verbose);
 void check_handouts(report_fn report, int verbose);
 
+/* grade.c: grading a class (run_tests.exe --grade DIR --only STEP) and the
+ * quick profile (--quick) it runs with; --case LIST picks cases. */
+#define QUICK_PROBE_MS 5000  /* the probe's wait for one echo */
+#define QUICK_DEADLINE_S 60  /* no case takes longer in the quick profile */
+int quick_basic_case(const char *name);
+int case_selected(const char *list, const char *name);
+int quick_probe(const struct step *st, const char *exe, char *why, size_t whysz);
+int grade_note(const char *line, const char *name, enum result r);
+int grade_main(const struct step *st, const char *dir, const struct test_case *const *cases,
+               size_t n_cases, void (*run)(const struct step *st, const char *exe));
+
 #endif /* TESTS_H */
