@@ -440,7 +440,7 @@ static struct group *group_new(void)
     uintptr_t th = _beginthreadex(NULL, GROUP_STACK, group_thread, g,
                                   STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
     if (th == 0) {
-        lab_error("_beginthreadex", (int)GetLastError());
+        lab_error_win32("_beginthreadex", GetLastError());
         DeleteCriticalSection(&g->lock);
         WSACloseEvent(g->wakeup);
         free(g);
