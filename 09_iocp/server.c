@@ -361,6 +361,17 @@ static int post_send(struct conn *c)
 static void on_recv_done(struct conn *c, DWORD err, DWORD bytes)
 {
     int e;
+    /* Ctrl+C cancelled this receive, to wake it: the echo that went out
+     * before it may still be on its way, and a close now would be reset by
+     * the client's next data. So it goes the way of every receive after
+     * Ctrl+C: a FIN, then a drain (post_recv). A real failure (a reset)
+     * fails the draining receive too, and that one closes. */
+    if (err != 0 && lab_stopping() && !c->draining) {
+        e = post_recv(c);
+        if (e != 0)
+            conn_fail(c, "WSARecv", e);
+        return;
+    }
     if (err != 0) {
         conn_fail(c, "WSARecv", (int)err);
         return;
@@ -672,9 +683,9 @@ static unsigned __stdcall worker(void *arg)
 /* Ctrl+C: end every connection, then wait until every pending operation
  * has come back (closesocket aborts an operation, but its packet still
  * comes, and until a worker has dequeued it Windows may still write into
- * the io_op). A connection with a receive in flight owes nothing: the
- * receive is cancelled, and its failure closes the connection
- * (conn_fail). One with a send in flight owes the rest of an echo: the
+ * the io_op). A connection with a receive in flight has it cancelled,
+ * only to wake it: on_recv_done then sends the FIN and drains, as after
+ * any echo. One with a send in flight owes the rest of an echo: the
  * client gets SHUTDOWN_GRACE_MS to take it and to close in turn (see
  * post_recv); only then are the sockets still open closed, their
  * operations cancelled. The workers handle the packets, and the last
@@ -688,7 +699,7 @@ static void close_all(void)
     EnterCriticalSection(&conns_lock);
     for (struct conn *c = live; c != NULL; c = c->next) {
         EnterCriticalSection(&c->lock);
-        if (c->s != INVALID_SOCKET && !c->draining) /* no receive in flight: nothing done */
+        if (c->s != INVALID_SOCKET && !c->draining) /* else its receive is a drain already */
             CancelIoEx((HANDLE)c->s, &c->recv_op.ov);
         LeaveCriticalSection(&c->lock);
     }
