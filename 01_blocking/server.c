@@ -91,7 +91,10 @@ static void conn_free(struct conn *c, const char *why)
     EnterCriticalSection(&conns_lock);
     live = NULL;
     LeaveCriticalSection(&conns_lock);
-    closesocket(c->s); /* graceful: what we sent is still delivered */
+    /* Graceful after recv() returned 0 (the client's FIN came, nothing is
+     * left unread): what send() took is still delivered, then a FIN. A
+     * socket closed with unread input is reset instead (Ctrl+C, below). */
+    closesocket(c->s);
     lab_log("conn %ld: %s, %llu bytes echoed", c->id, why, c->echoed);
     free(c);
 }

@@ -122,7 +122,10 @@ static void conn_free(struct conn *c, const char *why)
      * already. */
     conns[c->slot] = conns[--nconns];
     conns[c->slot]->slot = c->slot;
-    closesocket(c->s); /* graceful: what we sent is still delivered */
+    /* Graceful after recv() returned 0 (the client's FIN came, nothing is
+     * left unread): what send() took is still delivered, then a FIN. A
+     * socket closed with unread input is reset instead (Ctrl+C, below). */
+    closesocket(c->s);
     lab_log("conn %ld: %s, %llu bytes echoed", c->id, why, c->echoed);
     free(c);
 }
@@ -329,6 +332,12 @@ int main(int argc, char **argv)
             serve_ready(&rd, &wr);
     }
 
+    /* Ctrl+C closes every connection as it stands, and a client may lose
+     * the echo it is owed: the part send() has not taken yet is dropped,
+     * and a socket with unread input (the client sent more than was read),
+     * or one that input reaches after the close, answers with a reset,
+     * which drops what send() took but the client has not received yet.
+     * Steps 07 to 09 deliver what is owed, within a bounded grace. */
     while (nconns > 0)
         conn_free(conns[nconns - 1], "closed at shutdown");
     closesocket(listener);

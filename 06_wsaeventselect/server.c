@@ -147,7 +147,10 @@ static void conn_free(struct conn *c, const char *why)
 {
     if (c->g != NULL)
         group_drop(c->g, c);
-    closesocket(c->s); /* graceful: what we sent is still delivered */
+    /* Graceful after recv() returned 0 (the client's FIN came, nothing is
+     * left unread): what send() took is still delivered, then a FIN. A
+     * socket closed with unread input is reset instead (Ctrl+C, below). */
+    closesocket(c->s);
     WSACloseEvent(c->ev);
     lab_log("conn %ld: %s, %llu bytes echoed", c->id, why, c->echoed);
     free(c);
@@ -413,6 +416,12 @@ static unsigned __stdcall group_thread(void *arg)
     for (int i = 0; i < g->queued; i++)
         conn_free(g->queue[i], why);
     g->queued = 0;
+    /* Ctrl+C closes every connection as it stands, and a client may lose
+     * the echo it is owed: the part send() has not taken yet is dropped,
+     * and a socket with unread input (the client sent more than was read),
+     * or one that input reaches after the close, answers with a reset,
+     * which drops what send() took but the client has not received yet.
+     * Steps 07 to 09 deliver what is owed, within a bounded grace. */
     while (g->n > 0)
         conn_free(g->conns[g->n], why);
     return 0;
@@ -440,7 +449,7 @@ static struct group *group_new(void)
     uintptr_t th = _beginthreadex(NULL, GROUP_STACK, group_thread, g,
                                   STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
     if (th == 0) {
-        lab_error("_beginthreadex", (int)GetLastError());
+        lab_error_win32("_beginthreadex", GetLastError());
         DeleteCriticalSection(&g->lock);
         WSACloseEvent(g->wakeup);
         free(g);

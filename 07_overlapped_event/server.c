@@ -330,6 +330,17 @@ static int post_send(struct conn *c)
 static void on_recv_done(struct conn *c, DWORD err, DWORD bytes)
 {
     int e;
+    /* Ctrl+C cancelled this receive, to wake it: the echo that went out
+     * before it may still be on its way, and a close now would be reset by
+     * the client's next data. So it goes the way of every receive after
+     * Ctrl+C: a FIN, then a drain (post_recv). A real failure (a reset)
+     * fails the draining receive too, and that one closes. */
+    if (err != 0 && lab_stopping() && !c->draining) {
+        e = post_recv(c);
+        if (e != 0)
+            conn_fail(c, "WSARecv", e);
+        return;
+    }
     if (err != 0) {
         conn_fail(c, "WSARecv", (int)err);
         return;
@@ -558,8 +569,8 @@ static unsigned __stdcall group_thread(void *arg)
     }
     g->queued = 0;
     /* Every adopted connection has one operation in flight. A receive
-     * owes nothing: it is cancelled, and its failure closes the
-     * connection (conn_fail). (One that completed with data meanwhile is
+     * is cancelled, only to wake it: on_recv_done then sends the FIN and
+     * drains, as after any echo. (One that completed with data meanwhile is
      * not cancelled: its echo goes out.) A send owes the rest of an echo:
      * the client gets SHUTDOWN_GRACE_MS to take it and to close in turn
      * (see post_recv); only then is the send cancelled. A receive that
@@ -626,7 +637,7 @@ static struct group *group_new(void)
     uintptr_t th = _beginthreadex(NULL, GROUP_STACK, group_thread, g,
                                   STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
     if (th == 0) {
-        lab_error("_beginthreadex", (int)GetLastError());
+        lab_error_win32("_beginthreadex", GetLastError());
         DeleteCriticalSection(&g->lock);
         WSACloseEvent(g->wakeup);
         free(g);

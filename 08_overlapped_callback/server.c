@@ -309,6 +309,15 @@ static void post_deferred(void)
  * that is the backpressure. */
 static void on_recv_done(struct conn *c, DWORD err, DWORD bytes)
 {
+    /* Ctrl+C cancelled this receive, to wake it: the echo that went out
+     * before it may still be on its way, and a close now would be reset by
+     * the client's next data. So it goes the way of every receive after
+     * Ctrl+C: a FIN, then a drain (post_recv). A real failure (a reset)
+     * fails the draining receive too, and that one closes. */
+    if (err != 0 && lab_stopping() && !c->draining) {
+        post_later(c, OP_RECV);
+        return;
+    }
     if (err != 0) {
         conn_fail(c, "WSARecv", (int)err);
         return;
@@ -457,8 +466,8 @@ static int accept_ready(void)
  * operation but does not cancel its routine: it still comes, and until it
  * has, Windows may still write into the io_op). Outside a routine every
  * live connection has exactly one operation in flight or one queued
- * post. A receive in flight owes nothing: it is cancelled, and its
- * failure closes the connection (conn_fail). An echo on the way (a send)
+ * post. A receive in flight is cancelled, only to wake it: on_recv_done
+ * then sends the FIN and drains, as after any echo. An echo on the way (a send)
  * gets SHUTDOWN_GRACE_MS for the client to take it and to close in turn
  * (see post_recv); only then are the sockets still open closed, their
  * operations cancelled. post_deferred posts what the routines queued, or
@@ -470,7 +479,7 @@ static void close_all(void)
     closesocket(listener);
     listener = INVALID_SOCKET;
     for (struct conn *c = live; c != NULL; c = c->next)
-        if (c->s != INVALID_SOCKET && !c->draining) /* no receive in flight: nothing done */
+        if (c->s != INVALID_SOCKET && !c->draining) /* else its receive is a drain already */
             CancelIoEx((HANDLE)c->s, &c->recv_op.ov);
     for (;;) {
         DWORD wait_ms = INFINITE;

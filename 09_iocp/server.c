@@ -361,6 +361,17 @@ static int post_send(struct conn *c)
 static void on_recv_done(struct conn *c, DWORD err, DWORD bytes)
 {
     int e;
+    /* Ctrl+C cancelled this receive, to wake it: the echo that went out
+     * before it may still be on its way, and a close now would be reset by
+     * the client's next data. So it goes the way of every receive after
+     * Ctrl+C: a FIN, then a drain (post_recv). A real failure (a reset)
+     * fails the draining receive too, and that one closes. */
+    if (err != 0 && lab_stopping() && !c->draining) {
+        e = post_recv(c);
+        if (e != 0)
+            conn_fail(c, "WSARecv", e);
+        return;
+    }
     if (err != 0) {
         conn_fail(c, "WSARecv", (int)err);
         return;
@@ -548,7 +559,7 @@ static void accept_conn(struct accept_op *a, SOCKET s)
      * connection's; and `(DWORD)socket` as a key, as old samples do,
      * truncates a 64-bit handle.) */
     if (CreateIoCompletionPort((HANDLE)s, port, 0, 0) == NULL) {
-        lab_error("CreateIoCompletionPort", (int)GetLastError());
+        lab_error_win32("CreateIoCompletionPort", GetLastError());
         closesocket(s);
         return;
     }
@@ -600,15 +611,17 @@ static void on_accept_done(struct accept_op *a, DWORD err)
 
 /* The Winsock error of a failed completion. GetQueuedCompletionStatus
  * gives a Win32 code (a reset is ERROR_NETNAME_DELETED, 64);
- * WSAGetOverlappedResult on the socket the operation was posted on gives
- * the Winsock code for the same thing (WSAECONNRESET, 10054), which the
- * log and lab_is_peer_gone() speak. A socket main has closed is not
- * asked: the Win32 code is all there is then, and only the log shows it
- * (995 on Windows, 676 under Wine: never compared). */
-static DWORD op_error(struct io_op *op, DWORD win32_err)
+ * WSAGetOverlappedResult on the socket the operation was posted on reads
+ * the same status from the OVERLAPPED and gives the Winsock code for it
+ * (WSAECONNRESET, 10054), which the log and lab_is_peer_gone() speak. A
+ * socket we have closed is not asked (its handle value may already be a
+ * new socket's): our close aborted the operation, and Winsock's name for
+ * that is WSA_OPERATION_ABORTED (the port says 995 on Windows, 676 under
+ * Wine). Nothing logs it then: it comes only at Ctrl+C. */
+static DWORD op_error(struct io_op *op)
 {
     CRITICAL_SECTION *lock = op->c != NULL ? &op->c->lock : &accept_lock;
-    DWORD err = win32_err, n, flags;
+    DWORD err = WSA_OPERATION_ABORTED, n, flags;
     EnterCriticalSection(lock);
     SOCKET s = op->c != NULL ? op->c->s : listener;
     if (s != INVALID_SOCKET && !WSAGetOverlappedResult(s, &op->ov, &n, FALSE, &flags) &&
@@ -641,8 +654,8 @@ static unsigned __stdcall worker(void *arg)
     /* SOLUTION BEGIN: Loop: take the next packet with GetQueuedCompletionStatus(port, ...,
      * INFINITE); without an OVERLAPPED it is main's shutdown packet (or the port failed: log
      * that): return 0; else find the io_op around it with CONTAINING_RECORD and pass it to
-     * on_io_done() with 0, or if the call returned FALSE the error op_error() makes of
-     * GetLastError(), and the byte count. */
+     * on_io_done() with 0, or if the call returned FALSE the Winsock error op_error() reads for
+     * it, and the byte count. */
     for (;;) {
         DWORD bytes = 0;
         ULONG_PTR key;
@@ -653,12 +666,12 @@ static unsigned __stdcall worker(void *arg)
             /* Nothing dequeued: main's shutdown packet (posted with no
              * OVERLAPPED), or the port itself failed. */
             if (!ok)
-                lab_error("GetQueuedCompletionStatus", (int)err);
+                lab_error_win32("GetQueuedCompletionStatus", err);
             return 0;
         }
         /* FALSE with an OVERLAPPED: that operation failed, and is over. */
         struct io_op *op = CONTAINING_RECORD(ov, struct io_op, ov);
-        on_io_done(op, ok ? 0 : op_error(op, err), bytes);
+        on_io_done(op, ok ? 0 : op_error(op), bytes);
     }
     /* SOLUTION END: (void)&on_io_done; (void)&op_error; return 0; */
 }
@@ -670,9 +683,9 @@ static unsigned __stdcall worker(void *arg)
 /* Ctrl+C: end every connection, then wait until every pending operation
  * has come back (closesocket aborts an operation, but its packet still
  * comes, and until a worker has dequeued it Windows may still write into
- * the io_op). A connection with a receive in flight owes nothing: the
- * receive is cancelled, and its failure closes the connection
- * (conn_fail). One with a send in flight owes the rest of an echo: the
+ * the io_op). A connection with a receive in flight has it cancelled,
+ * only to wake it: on_recv_done then sends the FIN and drains, as after
+ * any echo. One with a send in flight owes the rest of an echo: the
  * client gets SHUTDOWN_GRACE_MS to take it and to close in turn (see
  * post_recv); only then are the sockets still open closed, their
  * operations cancelled. The workers handle the packets, and the last
@@ -686,7 +699,7 @@ static void close_all(void)
     EnterCriticalSection(&conns_lock);
     for (struct conn *c = live; c != NULL; c = c->next) {
         EnterCriticalSection(&c->lock);
-        if (c->s != INVALID_SOCKET && !c->draining) /* no receive in flight: nothing done */
+        if (c->s != INVALID_SOCKET && !c->draining) /* else its receive is a drain already */
             CancelIoEx((HANDLE)c->s, &c->recv_op.ov);
         LeaveCriticalSection(&c->lock);
     }
@@ -720,7 +733,7 @@ int main(int argc, char **argv)
     all_released = CreateEventW(NULL, TRUE, FALSE, NULL);
     accept_parked = CreateEventW(NULL, FALSE, FALSE, NULL);
     if (all_released == NULL || accept_parked == NULL)
-        lab_fatal("CreateEvent", (int)GetLastError());
+        lab_fatal_win32("CreateEvent", GetLastError());
     GetSystemInfo(&si);
     nworkers = opt.threads > 0 ? opt.threads : WORKERS_PER_CPU * (int)si.dwNumberOfProcessors;
     if (nworkers > MAX_WORKERS)
@@ -731,19 +744,19 @@ int main(int argc, char **argv)
      * blocked. */
     port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 0);
     if (port == NULL)
-        lab_fatal("CreateIoCompletionPort", (int)GetLastError());
+        lab_fatal_win32("CreateIoCompletionPort", GetLastError());
     /* WSA_FLAG_OVERLAPPED: AcceptEx is overlapped I/O on the listener. */
     listener = lab_listen(&opt, WSA_FLAG_OVERLAPPED);
     load_extensions(listener);
     /* Accepts complete on the listener's handle, so it joins the port. */
     if (CreateIoCompletionPort((HANDLE)listener, port, 0, 0) == NULL)
-        lab_fatal("CreateIoCompletionPort", (int)GetLastError());
+        lab_fatal_win32("CreateIoCompletionPort", GetLastError());
     lab_on_stop(NULL); /* no wake(): main waits on lab_stop_event below */
 
     for (int i = 0; i < nworkers; i++) {
         uintptr_t th = _beginthreadex(NULL, 0, worker, NULL, 0, NULL);
         if (th == 0)
-            lab_fatal("_beginthreadex", (int)GetLastError());
+            lab_fatal_win32("_beginthreadex", GetLastError());
         workers[i] = (HANDLE)th;
     }
     for (int i = 0; i < ACCEPTS; i++) {
@@ -765,7 +778,7 @@ int main(int argc, char **argv)
         if (r != WAIT_OBJECT_0 + 1) {
             /* WAIT_FAILED: only invalid handles cause it, and these two
              * live as long as the program. Stop rather than spin. */
-            lab_error("WaitForMultipleObjects", (int)GetLastError());
+            lab_error_win32("WaitForMultipleObjects", GetLastError());
             break;
         }
         if (WaitForSingleObject(lab_stop_event, ACCEPT_RETRY_MS) == WAIT_OBJECT_0)
@@ -781,7 +794,7 @@ int main(int argc, char **argv)
      * on. So: stop the workers, join them, then close the port. */
     for (int i = 0; i < nworkers; i++)
         if (!PostQueuedCompletionStatus(port, 0, 0, NULL))
-            lab_fatal("PostQueuedCompletionStatus", (int)GetLastError());
+            lab_fatal_win32("PostQueuedCompletionStatus", GetLastError());
     for (int i = 0; i < nworkers; i++) {
         WaitForSingleObject(workers[i], INFINITE);
         CloseHandle(workers[i]);

@@ -11,6 +11,9 @@
  *   07  ctrl-c-delivers           at Ctrl+C a client that reads gets the
  *   08  ctrl-c-delivers           echo it is owed, exactly as counted, then
  *   09  ctrl-c-delivers           a graceful end
+ *   07  ctrl-c-while-receiving    the same with the echo sent and a receive
+ *   08  ctrl-c-while-receiving    in flight: input after Ctrl+C must not
+ *   09  ctrl-c-while-receiving    reset the echo away
  *   08  routines-while-accepting  one thread runs the completion routines and
  *                                 accepts: a stream goes on while 500 connect
  *   09  workers-1000              a pool of 4 workers, 1,000 clients, then
@@ -595,6 +598,101 @@ done:
 }
 
 /* ------------------------------------------------------------------------
+ * 07, 08, 09: ctrl-c-while-receiving
+ *
+ * The other state a connection can be in at Ctrl+C: its echo has been
+ * handed to the system (the send completed) but is not delivered yet, and
+ * the server waits in a receive. The client has a small receive buffer,
+ * so most of the echo still sits in the server's send buffer. Ctrl+C
+ * cancels that receive; then the client sends a byte. A server that
+ * closes on the cancelled receive is reset by that byte, and the reset
+ * drops the echo still on its way; one that sends a FIN and drains
+ * delivers all of it, then a graceful end. The pause before Ctrl+C lets
+ * the server finish its send: should it be slow, the Ctrl+C finds the
+ * send in flight and the case passes without showing anything, so it
+ * never fails for a slow machine.
+ * --------------------------------------------------------------------- */
+
+#define CR_BYTES 16384 /* one server buffer (LAB_BUF_SIZE) */
+#define CR_CLIENT_RCVBUF 2048
+#define CR_SETTLE_MS 1000
+
+static enum result case_ctrl_c_while_receiving(struct ctx *c)
+{
+    char why[WHY_SIZE], st_text[64];
+    struct proc srv;
+    struct prng tx, rx;
+    unsigned char piece[CR_BYTES], want[CR_BYTES];
+    int err = 0;
+    size_t n = 0, got = 0, extra = 0;
+    enum net_status st;
+    enum result out = RES_PASS;
+    SOCKET s;
+    if (!server_start(&srv, c->exe, 1, why, sizeof why))
+        return fail(c, "%s", why);
+    s = net_connect_rcvbuf(srv.port, CR_CLIENT_RCVBUF, CONNECT_MS, why, sizeof why);
+    if (s == INVALID_SOCKET) {
+        out = fail(c, "%s", why);
+        goto done;
+    }
+    prng_seed(&tx, 777);
+    prng_seed(&rx, 777);
+    prng_fill(&tx, piece, sizeof piece);
+    st = net_send_all(s, piece, sizeof piece, NET_TIMEOUT_MS, &n, &err);
+    if (st != NET_OK) {
+        out = fail(c, "sending: %s", net_status_text(st, err, st_text, sizeof st_text));
+        goto done;
+    }
+    Sleep(CR_SETTLE_MS);
+    if (proc_send_ctrl(&srv, CTRL_C_EVENT, why, sizeof why) != CTRL_SENT) {
+        out = fail(c, "could not deliver Ctrl+C: %s", why);
+        goto done;
+    }
+    /* Input after Ctrl+C, once the server has had time to act on it: it
+     * must not cost the echo. (Should it come before, it is echoed.) */
+    Sleep(CR_SETTLE_MS);
+    send(s, "x", 1, 0);
+    for (;;) {
+        n = 0;
+        st = net_recv_some(s, piece, sizeof piece, NET_TIMEOUT_MS, &n, &err);
+        /* the echo of piece; past it only the "x", echoed if it came
+         * before the stop */
+        size_t echo = n < CR_BYTES - got ? n : CR_BYTES - got;
+        int bad;
+        prng_fill(&rx, want, echo);
+        bad = memcmp(piece, want, echo) != 0;
+        if (n > echo) {
+            extra += n - echo;
+            bad = bad || extra > 1 || piece[echo] != 'x';
+        }
+        if (bad) {
+            out = fail(c, "the echo differs from what was sent, within bytes %llu to %llu",
+                       (unsigned long long)got, (unsigned long long)(got + n));
+            goto done;
+        }
+        got += echo;
+        if (st != NET_OK)
+            break;
+    }
+    if (st != NET_EOF || got != CR_BYTES) {
+        out = fail(c, "after Ctrl+C the client got %llu of the %d bytes echoed, then %s",
+                   (unsigned long long)got, CR_BYTES,
+                   net_status_text(st, err, st_text, sizeof st_text));
+        goto done;
+    }
+    shutdown(s, SD_SEND);
+    if (!proc_wait(&srv, CD_STOP_MS)) {
+        out = fail(c, "still running %d s after Ctrl+C", CD_STOP_MS / 1000);
+        goto done;
+    }
+    info(c, "all %d bytes of the echo came back after Ctrl+C, then a graceful end", CR_BYTES);
+done:
+    net_abort(s);
+    proc_stop(&srv);
+    return out;
+}
+
+/* ------------------------------------------------------------------------
  * 08: routines-while-accepting
  *
  * One thread runs every completion routine and also accepts. An alertable
@@ -876,17 +974,20 @@ const struct test_case model_cases_07[] = {
     {"group-boundary", 0, 120, case_group_boundary},
     {"ctrl-c-while-connecting", 0, 120, case_ctrl_c_while_connecting},
     {"ctrl-c-delivers", 0, 120, case_ctrl_c_delivers},
+    {"ctrl-c-while-receiving", 0, 120, case_ctrl_c_while_receiving},
     {NULL, 0, 0, NULL},
 };
 
 const struct test_case model_cases_08[] = {
     {"routines-while-accepting", CASE_SHARED, 120, case_routines_while_accepting},
     {"ctrl-c-delivers", 0, 120, case_ctrl_c_delivers},
+    {"ctrl-c-while-receiving", 0, 120, case_ctrl_c_while_receiving},
     {NULL, 0, 0, NULL},
 };
 
 const struct test_case model_cases_09[] = {
     {"workers-1000", 0, 180, case_workers_1000},
     {"ctrl-c-delivers", 0, 120, case_ctrl_c_delivers},
+    {"ctrl-c-while-receiving", 0, 120, case_ctrl_c_while_receiving},
     {NULL, 0, 0, NULL},
 };
