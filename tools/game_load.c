@@ -3,7 +3,7 @@
  * course's stress-test method, without Wine on the client side.
  *
  *   build/game_load [-s 127.0.0.1] [-p 4000] [-n MAX] [-r PER_SEC] [-d SECONDS]
- *                   [--fixed N] [--limit MS]
+ *                   [--fixed N] [-w SECONDS] [--limit MS]
  *
  * Each bot connects, logs in (CS_LOGIN), teleports once (CS_TELEPORT, so
  * that the bots do not crowd the spawn area), then sends one CS_MOVE a
@@ -24,7 +24,9 @@
  * Two modes:
  *   --fixed N   start N bots at -r bots a second, hold them for -d seconds
  *               once all are logged in (or once starting them has had its
- *               time), and report the delay distribution of that hold;
+ *               time) and -w more seconds have passed, and report the
+ *               delay distribution of that hold: the warm-up keeps out the
+ *               burst of logins, teleports and NPCs waking up;
  *   (default)   the ramp: add bots at -r a second up to -n, and stop when
  *               the median delay of the recent moves has stayed above
  *               --limit ms for 3 seconds in a row; the limit is the count of
@@ -314,7 +316,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: game_load [-s 127.x.x.x] [-p PORT] [-n MAX] [-r PER_SEC] [-d SECONDS]\n"
-            "                 [--fixed N] [--limit MS]\n"
+            "                 [--fixed N] [-w SECONDS] [--limit MS]\n"
             "  Native load generator for 10_game_server: bots log in, teleport once and move\n"
             "  once a second; the delay of each bot's own echoed move is measured.\n"
             "  -s ADDR      server address, loopback only (default 127.0.0.1)\n"
@@ -324,6 +326,7 @@ static void usage(FILE *f)
             "  -d SECONDS   fixed: how long to hold all bots; ramp: the whole run\n"
             "               (default 30 fixed, 300 ramp; at most %d)\n"
             "  --fixed N    hold N bots and report the delay distribution\n"
+            "  -w SECONDS   fixed: warm-up after the last login, not measured (default 5)\n"
             "  --limit MS   ramp: stop when the median stays above MS for %d s (default 100)\n",
             PORT_NUM, DURATION_MAX, LIMIT_SECONDS);
 }
@@ -355,6 +358,7 @@ int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1";
     long port = PORT_NUM, max = 10000, rate = 50, duration = -1, fixed = 0, limit_ms = 100;
+    long warmup = 5;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         long *target = NULL;
@@ -374,6 +378,8 @@ int main(int argc, char **argv)
             target = &duration;
         else if (strcmp(a, "--fixed") == 0)
             target = &fixed;
+        else if (strcmp(a, "-w") == 0)
+            target = &warmup;
         else if (strcmp(a, "--limit") == 0)
             target = &limit_ms;
         char *end = NULL;
@@ -387,8 +393,8 @@ int main(int argc, char **argv)
     }
     if (duration < 0)
         duration = fixed ? 30 : 300;
-    if (port < 1 || port > 65535 || rate < 1 || duration < 1 || duration > DURATION_MAX ||
-        (fixed ? fixed : max) < 1 || (fixed ? fixed : max) > 60000) {
+    if (port < 1 || port > 65535 || rate < 1 || warmup > 600 || duration < 1 ||
+        duration > DURATION_MAX || (fixed ? fixed : max) < 1 || (fixed ? fixed : max) > 60000) {
         fprintf(stderr, "game_load: out of range: -p 1..65535, -r >= 1, -d 1..%d, bots 1..60000\n",
                 DURATION_MAX);
         return 2;
@@ -423,6 +429,7 @@ int main(int argc, char **argv)
     uint64_t t0 = now_ms(), next_print = t0 + 1000, hold_start = 0;
     uint64_t start_deadline = t0 + (uint64_t)nbots_max * 1000 / (uint64_t)rate + 30000;
     uint64_t last_bytes = 0, last_pkts = 0, last_moves = 0;
+    uint64_t ready = 0;
     long limit = 0, limit_first = 0;
     int above = 0, end_reason = 0;
     struct epoll_event evs[512];
@@ -445,8 +452,10 @@ int main(int argc, char **argv)
         }
 
         now = now_ms();
-        if (fixed && hold_start == 0 &&
-            ((nstarted == nbots_max && n_logged_in == nbots_max) || now >= start_deadline)) {
+        if (fixed && ready == 0 &&
+            ((nstarted == nbots_max && n_logged_in == nbots_max) || now >= start_deadline))
+            ready = now;
+        if (ready != 0 && hold_start == 0 && now - ready >= (uint64_t)warmup * 1000) {
             hold_start = now;
             hold_samples.n = 0; /* the hold's figures start here */
             printf("game_load: hold starts: %ld bots logged in\n", n_logged_in);
