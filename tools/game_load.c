@@ -33,6 +33,11 @@
  *               bots logged in when it first passed. -d bounds the run.
  * Disconnected bots are not replaced: they are counted.
  *
+ * Exit status: 0; in fixed mode 1 when, at the end, not every bot is
+ * logged in, or one was disconnected, or one never got a move of its own
+ * back (no timing in that: tools/game_load_check.sh uses it); 2 for a bad
+ * command line.
+ *
  * Loopback only: it opens thousands of connections, and refuses any
  * server address outside 127.0.0.0/8. It raises its own open-file limit.
  *
@@ -74,6 +79,7 @@ struct bot {
     enum bot_state state;
     int32_t id;              /* the server's id for this bot, once logged in */
     uint64_t next_move_ms;
+    long moves_back;         /* own moves echoed */
     size_t rlen;             /* bytes of an unfinished packet kept in rbuf */
     unsigned char rbuf[RBUF];
 };
@@ -92,7 +98,7 @@ static volatile sig_atomic_t stop_requested;
 
 /* Counters: cumulative, printed as they are and as rates per second. */
 static long n_connected, n_logged_in, n_disconnects, n_refused, n_connect_failed;
-static long n_bad_packets, n_send_short;
+static long n_bad_packets, n_send_short, n_closed;
 static unsigned long long bytes_in, pkts_in, moves_sent;
 
 static struct samples sec_samples;  /* this second's delays */
@@ -159,6 +165,8 @@ static void bot_close(struct bot *b, int counted_as_disconnect)
         n_logged_in--;
     if (b->state == B_LOGGING_IN || b->state == B_IN_GAME)
         n_connected--;
+    if (b->state != B_CLOSED)
+        n_closed++;
     b->state = B_CLOSED;
 }
 
@@ -249,6 +257,7 @@ static void on_packet(struct bot *b, const unsigned char *p, uint64_t now)
         memcpy(&m, p, sizeof m);
         /* move_time 0 is the teleport's echo (the bots' clock starts at 1). */
         if (m.id == b->id && m.move_time != 0) {
+            b->moves_back++;
             uint32_t d = (uint32_t)now - m.move_time;
             samples_add(&sec_samples, d);
             samples_add(&hold_samples, d);
@@ -452,8 +461,11 @@ int main(int argc, char **argv)
         }
 
         now = now_ms();
+        /* Ready: every bot started is in the game or gone (none still
+         * connecting or logging in), or starting them has had its time. */
         if (fixed && ready == 0 &&
-            ((nstarted == nbots_max && n_logged_in == nbots_max) || now >= start_deadline))
+            ((nstarted == nbots_max && n_logged_in + n_closed == nstarted) ||
+             now >= start_deadline))
             ready = now;
         if (ready != 0 && hold_start == 0 && now - ready >= (uint64_t)warmup * 1000) {
             hold_start = now;
@@ -527,10 +539,18 @@ int main(int argc, char **argv)
                n_logged_in, p50, nh, n_disconnects, n_refused, n_connect_failed, bytes_in, how);
     if (n_bad_packets > 0)
         printf("game_load: %ld bots closed on a packet with size < 2\n", n_bad_packets);
+    long silent = 0;
+    for (int i = 0; i < nstarted; i++)
+        if (bots[i].state == B_IN_GAME && bots[i].moves_back == 0)
+            silent++;
+    if (silent > 0)
+        printf("game_load: %ld bots logged in got none of their own moves back\n", silent);
     fflush(stdout);
     for (int i = 0; i < nstarted; i++)
         if (bots[i].fd >= 0)
             close(bots[i].fd);
+    if (fixed && (n_logged_in != fixed || n_disconnects > 0 || silent > 0))
+        return 1;
     return 0;
 }
 #else
