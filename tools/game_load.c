@@ -543,7 +543,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < nstarted; i++)
         if (bots[i].state == B_IN_GAME && bots[i].moves_back == 0)
             silent++;
-    if (silent > 0)
+    if (fixed && silent > 0) /* in a ramp, the newest bots have not moved yet */
         printf("game_load: %ld bots logged in got none of their own moves back\n", silent);
     fflush(stdout);
     for (int i = 0; i < nstarted; i++)
