@@ -177,5 +177,15 @@ COMPARE :=
 compare: all
 	@$(RUN) $(BUILD)/client.exe compare $(COMPARE)
 
+# build/game_load: the native load generator for 10_game_server
+# (docs/capacity.md). A Linux program (epoll), built with the host cc and
+# only on Linux; Makefile.nmake has no such target on purpose.
+ifeq ($(shell uname -s),Linux)
+all: $(BUILD)/game_load
+$(BUILD)/game_load: tools/game_load.c 10_game_server/protocol.h
+	@mkdir -p $(BUILD)
+	cc -std=c11 -O2 -g -Wall -Wextra -Werror -o $@ tools/game_load.c
+endif
+
 clean:
 	rm -rf $(BUILD)

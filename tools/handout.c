@@ -175,8 +175,9 @@ static char *strip(const char *name, const char *src, size_t len, int *regions)
                 in_begin = 0;
         } else if (is_begin) {
             if (in_region) {
-                fprintf(stderr, "handout: %s:%d: SOLUTION BEGIN inside the region opened at line %d\n", name,
-                        lineno, begin_line);
+                fprintf(stderr,
+                        "handout: %s:%d: SOLUTION BEGIN inside the region opened at line %d\n",
+                        name, lineno, begin_line);
                 free(out);
                 return NULL;
             }
@@ -577,8 +578,8 @@ static const char check_sh[] =
     "fi\n"
     "rm -f server.exe\n"
     "echo \"check: $CC -std=c11 -O2 -Wall -Wextra -Werror ... -o server.exe server.c $LIBS\"\n"
-    "if ! LC_ALL=C $CC -std=c11 -O2 -Wall -Wextra -Werror -DWIN32_LEAN_AND_MEAN -D_WIN32_WINNT=0x0601 \\\n"
-    "     -o server.exe server.c $LIBS; then\n"
+    "if ! LC_ALL=C $CC -std=c11 -O2 -Wall -Wextra -Werror -DWIN32_LEAN_AND_MEAN \\\n"
+    "     -D_WIN32_WINNT=0x0601 -o server.exe server.c $LIBS; then\n"
     "  echo \"FAIL $STEP build: server.c does not build without warnings (see above)\"\n"
     "  echo \"0 passed, 1 failed\"\n"
     "  exit 1\n"
@@ -833,7 +834,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "handout: cannot write %s\n", to);
             failed = 1;
         } else if (regions > 0) {
-            printf("handout: %s: %d solution region%s replaced\n", fd.cFileName, regions, regions == 1 ? "" : "s");
+            printf("handout: %s: %d solution region%s replaced\n", fd.cFileName, regions,
+                   regions == 1 ? "" : "s");
         }
         if (result != text)
             free(result);

@@ -219,7 +219,8 @@ static LAB_INLINE int lab_parse_num(const char *s, long lo, long hi, long *out)
     return 1;
 }
 
-static LAB_INLINE void lab_bad_args(const char *prog, unsigned flags, const char *what, const char *arg)
+static LAB_INLINE void lab_bad_args(const char *prog, unsigned flags, const char *what,
+                                    const char *arg)
 {
     fprintf(stderr, "%s: %s%s%s\n", prog, what, arg ? ": " : "", arg ? arg : "");
     lab_usage(stderr, prog, flags);
@@ -253,7 +254,8 @@ static LAB_INLINE void lab_parse_args(int argc, char **argv, struct lab_options 
             i++;
         } else if (strcmp(a, "-a") == 0) {
             struct in_addr probe;
-            if (val == NULL || strlen(val) >= sizeof o->addr || inet_pton(AF_INET, val, &probe) != 1)
+            if (val == NULL || strlen(val) >= sizeof o->addr ||
+                inet_pton(AF_INET, val, &probe) != 1)
                 lab_bad_args(prog, flags, "-a needs a dotted IPv4 address", val);
             memcpy(o->addr, val, strlen(val) + 1);
             i++;
@@ -295,7 +297,8 @@ static LAB_INLINE SOCKET lab_listen(const struct lab_options *o, DWORD wsa_flags
     /* SO_EXCLUSIVEADDRUSE: on Windows SO_REUSEADDR would let another
      * program bind the same port and steal connections; a server asks for
      * the opposite. A port in use then fails bind with WSAEADDRINUSE. */
-    if (setsockopt(s, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (const char *)&on, sizeof on) == SOCKET_ERROR)
+    if (setsockopt(s, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (const char *)&on, sizeof on) ==
+        SOCKET_ERROR)
         lab_fatal("setsockopt(SO_EXCLUSIVEADDRUSE)", WSAGetLastError());
     memset(&sa, 0, sizeof sa);
     sa.sin_family = AF_INET;
