@@ -2,9 +2,11 @@
  * kit_checks.c - checks of the teaching kit, run in full mode (no --exe)
  * when the repository is there, after the lab.h copies:
  *
- *   docs readme-pairs   every step README.md has a README.ko.md (and every
- *                       docs/X.md a docs/ko/X.md) with the same headings:
- *                       the same number, levels and order
+ *   docs readme-pairs   the top README.md and every step's (and step
+ *                       subfolder's) README.md have a README.ko.md, and
+ *                       every docs/X.md, docs/assignments/X.md and
+ *                       docs/instructor/X.md a twin under docs/ko/, with
+ *                       the same headings: the same number, levels and order
  *   handout NN_name-guided, NN_name-open
  *                       build/handouts/NN_name/ (and open/NN_name/), built
  *                       by `make handouts`, copied alone to a temporary
@@ -98,6 +100,28 @@ static void compare_subfolders(const char *root, const char *step, char *bad, si
     FindClose(f);
 }
 
+/* Every docs/SUB*.md against docs/ko/SUB*.md (SUB: "" or "name\\"). */
+static void compare_docs(const char *root, const char *sub, char *bad, size_t badsz, int *pairs)
+{
+    char pattern[MAX_PATH * 2], en[MAX_PATH * 2], ko[MAX_PATH * 2], label[MAX_PATH * 2];
+    WIN32_FIND_DATAA fd;
+    HANDLE f;
+    snprintf(pattern, sizeof pattern, "%s\\docs\\%s*.md", root, sub);
+    f = FindFirstFileA(pattern, &fd);
+    if (f == INVALID_HANDLE_VALUE)
+        return;
+    do {
+        snprintf(en, sizeof en, "%s\\docs\\%s%s", root, sub, fd.cFileName);
+        snprintf(ko, sizeof ko, "%s\\docs\\ko\\%s%s", root, sub, fd.cFileName);
+        snprintf(label, sizeof label, "docs/%s%s", sub, fd.cFileName);
+        for (char *p = label; *p; p++)
+            if (*p == '\\')
+                *p = '/';
+        compare_pair(en, ko, label, bad, badsz, pairs);
+    } while (FindNextFileA(f, &fd));
+    FindClose(f);
+}
+
 void check_readme_pairs(report_fn report, int verbose)
 {
     char root[MAX_PATH], pattern[MAX_PATH * 2], en[MAX_PATH * 2], ko[MAX_PATH * 2],
@@ -127,20 +151,14 @@ void check_readme_pairs(report_fn report, int verbose)
         } while (FindNextFileA(f, &fd));
         FindClose(f);
     }
-    snprintf(pattern, sizeof pattern, "%s\\docs\\*.md", root);
-    f = FindFirstFileA(pattern, &fd);
-    if (f != INVALID_HANDLE_VALUE) {
-        do {
-            char label[MAX_PATH + 8];
-            snprintf(en, sizeof en, "%s\\docs\\%s", root, fd.cFileName);
-            snprintf(ko, sizeof ko, "%s\\docs\\ko\\%s", root, fd.cFileName);
-            snprintf(label, sizeof label, "docs/%s", fd.cFileName);
-            /* contract.md is the course's specification, kept in English */
-            if (strcmp(fd.cFileName, "contract.md") != 0)
-                compare_pair(en, ko, label, bad, sizeof bad, &pairs);
-        } while (FindNextFileA(f, &fd));
-        FindClose(f);
-    }
+    /* the top README, then every page of the guide and of its folders of
+     * pages (the assignment texts, the instructor's keys) */
+    snprintf(en, sizeof en, "%s\\README.md", root);
+    snprintf(ko, sizeof ko, "%s\\README.ko.md", root);
+    compare_pair(en, ko, "README.md", bad, sizeof bad, &pairs);
+    compare_docs(root, "", bad, sizeof bad, &pairs);
+    compare_docs(root, "assignments\\", bad, sizeof bad, &pairs);
+    compare_docs(root, "instructor\\", bad, sizeof bad, &pairs);
     report("docs", "readme-pairs", bad[0] ? RES_FAIL : RES_PASS, bad);
     if (verbose)
         printf("  docs readme-pairs: %d pairs compared\n", pairs);
