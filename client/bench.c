@@ -61,6 +61,7 @@ struct bconn {
     unsigned long long released;    /* stream bytes we may send (whole messages) */
     long long msgs_started;         /* messages released for sending */
     long long msgs_done;
+    long long msgs_measured;        /* echoes completed inside the measured interval */
     int send_busy;
     LONGLONG *start_ts;             /* QPC time each in-flight message was released,
                                        a ring of cfg.pipeline entries */
@@ -268,6 +269,7 @@ static void on_recv(struct bconn *c, struct worker *w, DWORD n)
         if (!stop_sending) { /* count only what completes inside the interval */
             hist_add(w->hist, t - c->start_ts[c->msgs_done % cfg.pipeline]);
             w->msgs++;
+            c->msgs_measured++;
             if (!c->served) {
                 c->served = 1;
                 InterlockedIncrement(&conns_served);
@@ -434,6 +436,35 @@ static int connect_all(const struct sockaddr_in *to)
 /* ------------------------------------------------------------------------
  * The run
  * --------------------------------------------------------------------- */
+
+/* Per-connection counts and the slowest served connection's share of
+ * the mean (struct bench_result says what they mean). */
+static void fairness(struct bench_result *r)
+{
+    long long sum = 0, least = -1;
+    int served = 0;
+    r->conn_msgs = calloc((size_t)nconns, sizeof *r->conn_msgs);
+    r->nconn_msgs = r->conn_msgs != NULL ? nconns : 0;
+    for (int i = 0; i < nconns; i++) {
+        long long n = conns[i].msgs_measured;
+        if (r->conn_msgs != NULL)
+            r->conn_msgs[i] = n;
+        if (n == 0)
+            continue;
+        served++;
+        sum += n;
+        if (least < 0 || n < least)
+            least = n;
+    }
+    r->slowest_share = served > 0 ? (double)least * served / (double)sum : 0;
+}
+
+void bench_result_free(struct bench_result *r)
+{
+    free(r->conn_msgs);
+    r->conn_msgs = NULL;
+    r->nconn_msgs = 0;
+}
 
 int bench_run(const struct bench_config *config, struct bench_result *r)
 {
@@ -621,6 +652,7 @@ int bench_run(const struct bench_config *config, struct bench_result *r)
     r->err_closed = err_closed;
     r->err_timeout = err_timeout;
     r->err_other = err_other;
+    fairness(r);
     for (int i = 0; i < nconns; i++) {
         DeleteCriticalSection(&conns[i].lock);
         free(conns[i].start_ts);
@@ -639,6 +671,7 @@ void bench_print(const struct bench_config *c, const struct bench_result *r)
            r->msgs_per_sec, r->mb_per_sec);
     printf("latency: p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, max %.3f ms\n", r->lat_p50_ms, r->lat_p90_ms,
            r->lat_p99_ms, r->lat_max_ms);
+    printf("fairness: slowest served connection at %.2f of the mean\n", r->slowest_share);
     printf("errors: %ld mismatch, %ld reset, %ld closed by server, %ld timeout, %ld other\n", r->err_mismatch,
            r->err_reset, r->err_closed, r->err_timeout, r->err_other);
     fflush(stdout);
@@ -719,5 +752,6 @@ int bench_main(int argc, char **argv)
     if (bench_run(&c, &r) != 0)
         return 1;
     bench_print(&c, &r);
+    bench_result_free(&r);
     return (r.err_mismatch || r.err_reset || r.err_closed || r.err_timeout || r.err_other) ? 1 : 0;
 }
