@@ -88,6 +88,20 @@ sync-lab:
 test: all check-lab handouts
 	@$(RUN) $(BUILD)/run_tests.exe
 
+# Linux only: the native tools (tools/native_echo.c, the epoll echo server
+# compare adds as a row; tools/native_bench.c, a native generator), built
+# with the host's C compiler when there is one; not Windows programs.
+ifeq ($(shell uname -s),Linux)
+HOST_CC := $(shell command -v cc || command -v gcc)
+ifneq ($(HOST_CC),)
+NATIVE_TOOLS := $(BUILD)/native_echo $(BUILD)/native_bench
+all: $(NATIVE_TOOLS)
+$(NATIVE_TOOLS): $(BUILD)/%: tools/%.c
+	@mkdir -p $(BUILD)
+	$(HOST_CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $< -lpthread
+endif
+endif
+
 # Options go through COMPARE, e.g. make compare COMPARE="--steps 4,9 -d 2"
 COMPARE :=
 compare: all
