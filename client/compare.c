@@ -98,6 +98,8 @@ static void at_end(void *arg)
     if (i1.wineserver_t_ms > i0.wineserver_t_ms && i0.wineserver_t_ms > 0)
         s->v[M_IDLE] += (i1.wineserver_cpu_ms - i0.wineserver_cpu_ms) /
                         (i1.wineserver_t_ms - i0.wineserver_t_ms) * 100.0;
+    if (s->v[M_IDLE] < 0) /* CPU times tick in 10 ms steps under Wine: not below nothing */
+        s->v[M_IDLE] = 0;
     s->ok = 1;
 }
 

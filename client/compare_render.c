@@ -227,6 +227,33 @@ static void fmt_tick(char *buf, size_t size, double v)
         snprintf(buf, size, "%g", v);
 }
 
+/* Lines that end on the same value hide each other (five models run one
+ * thread): name them all, by step number, where they end. */
+static void label_line_ends(FILE *f, const struct results *res, const struct axis *a,
+                            const struct panel *p)
+{
+    int last = res->ncounts - 1, done[CMP_MAX_TARGETS] = {0};
+    for (int i = 0; i < res->ntargets; i++) {
+        char text[128];
+        size_t len = 0;
+        double v = res->cells[i][last].med[p->measure];
+        if (done[i] || !has_value(&res->cells[i][last], p))
+            continue;
+        text[0] = '\0';
+        for (int k = i; k < res->ntargets; k++) {
+            if (done[k] || !has_value(&res->cells[k][last], p) ||
+                res->cells[k][last].med[p->measure] != v)
+                continue;
+            done[k] = 1;
+            snprintf(text + len, sizeof text - len, "%s%.*s", len ? " " : "",
+                     res->native[k] ? 5 : 2, res->native[k] ? "epoll" : res->names[k]);
+            len = strlen(text);
+        }
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" fill=\"#333\">%s</text>\n",
+                a->x0 + a->w - 4, ax_y(a, v) - 5, text);
+    }
+}
+
 static void draw_panel(FILE *f, const struct results *res, const struct panel *p, double cx,
                        double cy)
 {
@@ -320,20 +347,22 @@ static void draw_panel(FILE *f, const struct results *res, const struct panel *p
                     ax_y(&a, cl->med[p->measure]), col);
         }
         /* a wall: the same number served at the two largest counts, below
-         * them: say the number where the line ends */
+         * them: say the number where the line ends, under the line when
+         * there is room (the diagonal runs above it), else over it */
         if (p->measure == M_SERVED && res->ncounts >= 2) {
             const struct cell *c1 = &res->cells[i][res->ncounts - 2],
                               *c2 = &res->cells[i][res->ncounts - 1];
-            if (c1->runs && c2->runs && c1->med[M_SERVED] == c2->med[M_SERVED] &&
-                c2->med[M_SERVED] < res->counts[res->ncounts - 2])
+            double v = c2->med[M_SERVED];
+            if (c1->runs && c2->runs && c1->med[M_SERVED] == v && v < res->counts[res->ncounts - 2])
                 fprintf(f,
                         "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" fill=\"%s\" "
-                        "font-weight=\"bold\">"
-                        "%.2s stops at %.0f</text>\n",
-                        a.x0 + a.w - 4, ax_y(&a, c2->med[M_SERVED]) - 5, col, res->names[i],
-                        c2->med[M_SERVED]);
+                        "font-weight=\"bold\">%.2s stops at %.0f</text>\n",
+                        a.x0 + a.w - 4, ax_y(&a, v) + (v >= a.ylo * 4 ? 15 : -5), col,
+                        res->names[i], v);
         }
     }
+    if (p->measure == M_THREADS)
+        label_line_ends(f, res, &a, p);
     fprintf(f, "</g>\n");
 }
 

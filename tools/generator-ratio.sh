@@ -9,7 +9,9 @@
 #   compare  `client.exe compare --steps STEP --counts CONNECTIONS`, exactly
 #            as `make compare` runs (the server in its own Wine prefix);
 #   native   the server started the same way (tools/compare-serve.sh, the
-#            servers' prefix), driven by build/native_bench (tools/native_bench.c).
+#            servers' prefix), driven by build/native_bench (tools/native_bench.c);
+#   shared   compare --same-prefix, the old way (one wineserver for both),
+#            for the record.
 # and prints both rates and their ratio; then the median ratio. Linux only;
 # needs `make all` first (build/native_bench). docs/comparison.md reports it.
 set -u
@@ -45,12 +47,19 @@ while [ "$r" -le "$rounds" ]; do
   touch "$tmp/srv.stop"
   wait
   rm -f "$tmp/srv.stop" "$tmp/srv.log"
-  ratio=$(awk -v a="${lab:-0}" -v b="${nat:-0}" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')
-  echo "round $r: $step, $conns connections, $secs s: compare $lab msgs/s, native generator $nat msgs/s, ratio $ratio"
+  # and the old way, for the record: the server in the generator's prefix
+  "$root/tools/wine-run.sh" --keep "$build/client.exe" compare --steps "$step" --counts "$conns" \
+    -d "$secs" --same-prefix -o "$tmp" >"$tmp/compare.txt" 2>&1
+  same=$(awk -F, -v s="$step" '$1 == s { print $8 }' "$tmp/comparison.csv")
+  ratio=$(awk -v a="${lab:-0}" -v b="${nat:-0}" 'BEGIN { printf("%.2f", (b > 0) ? a / b : 0) }')
+  echo "round $r: $step, $conns connections, $secs s: compare $lab msgs/s," \
+    "native generator $nat msgs/s, ratio $ratio (one shared prefix: $same msgs/s)"
   ratios="$ratios $ratio"
   r=$((r + 1))
 done
 "$root/tools/compare-serve.sh" end "$tmp/end.log"
 WINEPREFIX=$root/.wine wineserver -k >/dev/null 2>&1
 echo "$ratios" | tr ' ' '\n' | sed '/^$/d' | sort -n |
-  awk '{ v[NR] = $1 } END { printf "median ratio %.2f (min %.2f, max %.2f, %d rounds)\n", (v[int((NR + 1) / 2)] + v[int(NR / 2) + 1]) / 2, v[1], v[NR], NR }'
+  awk '{ v[NR] = $1 }
+       END { printf("median ratio %.2f (min %.2f, max %.2f, %d rounds)\n",
+                    (v[int((NR + 1) / 2)] + v[int(NR / 2) + 1]) / 2, v[1], v[NR], NR) }'

@@ -196,6 +196,8 @@ static LAB_INLINE ULONGLONG lab_stats_ft(const FILETIME *a, const FILETIME *b)
 
 static LAB_INLINE DWORD WINAPI lab_stats_main(void *arg)
 {
+    ULONGLONG shown = 0; /* never less than a previous line: the two times
+                            it subtracts tick at different moments */
     int threads = 0;
     (void)arg;
     for (unsigned long line = 0; lab_stats_ms != 0; line++) { /* until the process ends */
@@ -206,6 +208,8 @@ static LAB_INLINE DWORD WINAPI lab_stats_main(void *arg)
             cpu = lab_stats_ft(&k, &u);
         if (GetThreadTimes(GetCurrentThread(), &c, &e, &tk, &tu))
             mine = lab_stats_ft(&tk, &tu);
+        if (cpu > mine && cpu - mine > shown)
+            shown = cpu - mine;
         if (line % 5 == 0)
             threads = lab_stats_threads() - 1;
         memset(&pm, 0, sizeof pm);
@@ -214,7 +218,7 @@ static LAB_INLINE DWORD WINAPI lab_stats_main(void *arg)
         /* printf and fflush, not lab_log: these lines are for a program,
          * and -q must not silence them */
         printf("stats: t_ms=%llu cpu_ms=%llu threads=%d ws_kb=%llu ws_peak_kb=%llu\n",
-               (unsigned long long)GetTickCount64(), (cpu > mine ? cpu - mine : 0) / 10000, threads,
+               (unsigned long long)GetTickCount64(), shown / 10000, threads,
                (unsigned long long)pm.WorkingSetSize / 1024,
                (unsigned long long)pm.PeakWorkingSetSize / 1024);
         fflush(stdout);
