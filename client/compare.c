@@ -3,7 +3,7 @@
  *
  *   client.exe compare [--steps LIST] [--counts LIST] [-b BYTES] [-d SECONDS]
  *                      [-r REPEATS] [-T THREADS] [--bin DIR] [-o DIR]
- *                      [--same-prefix] [--no-native]
+ *                      [--same-prefix] [--no-native] [--wine-generator]
  *
  * For each step and each connection count it starts the step's server
  * (quiet, on a free port, a fresh process for every measurement so that
@@ -103,8 +103,74 @@ static void at_end(void *arg)
     s->ok = 1;
 }
 
+/* The generator's side of one run with the native generator: its result
+ * line, "result: established=N refused=N ...", into the run's measures. */
+static int parse_result(const char *line, double *v)
+{
+    double est, ref, srv, msgs, secs, p50, p90, p99, mx, share, mism, clo, tmo;
+    if (sscanf_s(line,
+                 "result: established=%lf refused=%lf served=%lf messages=%lf seconds=%lf "
+                 "p50_ms=%lf p90_ms=%lf p99_ms=%lf max_ms=%lf slowest_share=%lf mismatch=%lf "
+                 "closed=%lf timeout=%lf",
+                 &est, &ref, &srv, &msgs, &secs, &p50, &p90, &p99, &mx, &share, &mism, &clo,
+                 &tmo) != 13)
+        return -1;
+    v[M_ESTABLISHED] = est;
+    v[M_REFUSED] = ref;
+    v[M_SERVED] = srv;
+    v[M_MESSAGES] = msgs;
+    v[M_SECONDS] = secs;
+    v[M_MSGS] = secs > 0 ? msgs / secs : 0;
+    v[M_P50] = p50;
+    v[M_P90] = p90;
+    v[M_P99] = p99;
+    v[M_MAX] = mx;
+    v[M_SHARE] = share;
+    v[M_ERR_MISMATCH] = mism;
+    v[M_ERR_CLOSED] = clo;
+    v[M_ERR_TIMEOUT] = tmo;
+    return 0;
+}
+
+/* One run with the native Linux generator (tools/native_bench), under
+ * Wine: the load without Wine on the generator's side (docs/comparison.md
+ * has why). It holds the connections open and silent after its report,
+ * while at_end watches the server, as bench_run's callback does. */
+static int run_native_generator(struct sampling *s, const char *gen, const struct bench_config *c,
+                                double *v, char *note, size_t note_size)
+{
+    char args[160], line[512];
+    struct server *g;
+    int hold = SETTLE_MS + IDLE_MS + 1500; /* at_end waits up to 3 stats lines more */
+    snprintf(args, sizeof args, "-p %u -c %d -b %d -d %d -H %d", (unsigned)c->port, c->connections,
+             c->bytes, c->seconds, hold);
+    g = server_start(gen, args, 0, note, note_size);
+    if (g == NULL)
+        return -1;
+    int rc = -1;
+    if (server_result(g, line, sizeof line, (DWORD)c->seconds * 1000 + 15000) != 0)
+        snprintf(note, note_size, "no result from the native generator");
+    else if (parse_result(line, v) != 0)
+        snprintf(note, note_size, "cannot read: %.80s", line);
+    else
+        rc = 0;
+    if (rc == 0) {
+        at_end(s);
+        if (!s->ok) {
+            snprintf(note, note_size, "no stats line from the server");
+            rc = -1;
+        }
+    }
+    server_stop(g);
+    if (rc == 0) {
+        v[M_MBPS] = v[M_MSGS] * c->bytes / 1e6;
+        v[M_CPU100K] = v[M_MESSAGES] > 0 ? v[M_CPU_S] / v[M_MESSAGES] * 100000.0 : 0;
+    }
+    return rc;
+}
+
 static int run_point(const char *program, const char *extra, const struct bench_config *base,
-                     int count, double *v, char *note, size_t note_size)
+                     int count, const char *native_gen, double *v, char *note, size_t note_size)
 {
     struct bench_config c = *base;
     struct bench_result r;
@@ -117,12 +183,16 @@ static int run_point(const char *program, const char *extra, const struct bench_
     snprintf(args, sizeof args, "-q -p %u%s", (unsigned)c.port, extra);
     memset(&s, 0, sizeof s);
     s.v = v;
-    s.sv = server_start(program, args, note, note_size);
+    s.sv = server_start(program, args, 1, note, note_size);
     if (s.sv == NULL)
         return -1;
     memset(&r, 0, sizeof r);
     if (server_stats(s.sv, &s.start) != 0) {
         snprintf(note, note_size, "no stats line from the server");
+    } else if (native_gen != NULL) {
+        rc = run_native_generator(&s, native_gen, &c, v, note, note_size);
+        server_stop(s.sv);
+        return rc;
     } else {
         c.at_end = at_end;
         c.at_end_arg = &s;
@@ -191,7 +261,7 @@ static void compare_usage(FILE *f)
         f,
         "usage: client.exe compare [--steps LIST] [--counts LIST] [-b BYTES] [-d SECONDS]\n"
         "                          [-r REPEATS] [-T THREADS] [--bin DIR] [-o DIR]\n"
-        "                          [--same-prefix] [--no-native]\n"
+        "                          [--same-prefix] [--no-native] [--wine-generator]\n"
         "  Runs every echo step under the same load, one fresh server per measurement,\n"
         "  and prints connections served, msgs/s, p99 latency, server CPU per 100k\n"
         "  messages, server CPU while the clients are silent, fairness (the slowest\n"
@@ -207,7 +277,9 @@ static void compare_usage(FILE *f)
         "  -o DIR         where comparison.md/.csv/.svg go (default: DIR of --bin, i.e. build/)\n"
         "  --same-prefix  under Wine: run the servers in the generator's own Wine prefix\n"
         "                 (the old way; they then share one wineserver)\n"
-        "  --no-native    under Wine: no native Linux epoll row\n",
+        "  --no-native    under Wine: no native Linux epoll row\n"
+        "  --wine-generator  under Wine: load from client.exe bench, not from\n"
+        "                 build/native_bench (the default when it is there)\n",
         CMP_MAX_REPEATS);
     fflush(f);
 }
@@ -305,7 +377,7 @@ int compare_main(int argc, char **argv)
 {
     char bin[MAX_PATH], out[MAX_PATH] = "";
     struct bench_config base;
-    int steps_given = 0, separate = 1, native = 1;
+    int steps_given = 0, separate = 1, native = 1, wine_generator = 0;
     long v;
 
     memset(&res, 0, sizeof res);
@@ -336,6 +408,9 @@ int compare_main(int argc, char **argv)
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             compare_usage(stdout);
             return 0;
+        } else if (strcmp(a, "--wine-generator") == 0) {
+            wine_generator = 1;
+            continue;
         } else if (strcmp(a, "--same-prefix") == 0) {
             separate = 0;
             continue;
@@ -379,6 +454,23 @@ int compare_main(int argc, char **argv)
     char native_exe[MAX_PATH];
     snprintf(native_exe, sizeof native_exe, "%s/native_echo", bin);
     int have_native = run_can_native() && GetFileAttributesA(native_exe) != INVALID_FILE_ATTRIBUTES;
+    /* Under Wine, with the servers in their own prefix, the load comes
+     * from a native Linux generator when there is one: a generator under
+     * Wine costs several wineserver round trips per message itself, and in
+     * ping-pong its delay is part of every round trip (docs/comparison.md
+     * has the measurement). On Windows: bench, always. */
+    char gen_exe[MAX_PATH];
+    const char *native_gen = NULL;
+    size_t used = strlen(res.setup);
+    snprintf(gen_exe, sizeof gen_exe, "%s/native_bench", bin);
+    if (run_can_native() && !wine_generator &&
+        GetFileAttributesA(gen_exe) != INVALID_FILE_ATTRIBUTES) {
+        native_gen = gen_exe;
+        snprintf(res.setup + used, sizeof res.setup - used,
+                 "; load from the native Linux generator (tools/native_bench.c)");
+    } else {
+        snprintf(res.setup + used, sizeof res.setup - used, "; load from client.exe bench");
+    }
     if (!steps_given && native && have_native)
         add_target(NATIVE_ET, 1);
     for (int i = 0; i < res.ntargets; i++)
@@ -413,8 +505,8 @@ int compare_main(int argc, char **argv)
                         res.counts[j]);
                 fflush(stderr);
                 memset(pv, 0, sizeof cl->v[0]);
-                if (run_point(exe, extra, &base, res.counts[j], pv, cl->note, sizeof cl->note) !=
-                    0) {
+                if (run_point(exe, extra, &base, res.counts[j], native_gen, pv, cl->note,
+                              sizeof cl->note) != 0) {
                     fprintf(stderr, "%s\n", cl->note);
                     continue;
                 }

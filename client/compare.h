@@ -46,9 +46,15 @@ int run_can_native(void);
 /* Ends the servers' prefix (separate mode). */
 void run_end(void);
 
-/* Starts PROGRAM (a path; ARGS appended) and waits for its ready line.
- * NULL on failure, with the reason in `note`. */
-struct server *server_start(const char *program, const char *args, char *note, size_t note_size);
+/* Starts PROGRAM (a path; ARGS appended). A server (is_server) gets -S
+ * and is waited for: its ready line and first stats line. Otherwise it is
+ * a generator (tools/native_bench), not waited for. NULL on failure, with
+ * the reason in `note`. */
+struct server *server_start(const char *program, const char *args, int is_server, char *note,
+                            size_t note_size);
+/* Waits for a generator's "result:" line and copies it. 0, or -1 when it
+ * ended without one or the time ran out. */
+int server_result(struct server *sv, char *buf, size_t size, DWORD timeout_ms);
 /* Waits for a stats line newer than any seen so far (up to 2 s); the
  * wineserver's figures are the latest the script reported. */
 int server_stats(struct server *sv, struct srv_stats *st);

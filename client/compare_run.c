@@ -44,6 +44,7 @@ struct server {
     long seq; /* stats lines seen */
     struct srv_stats last;
     double ws_t_ms, ws_cpu_ms; /* the latest "wineserver:" line */
+    char result[512];          /* a generator's "result:" line */
 };
 
 static int separate_mode;
@@ -209,6 +210,8 @@ static unsigned __stdcall reader_main(void *arg)
             } else if (strncmp(line, "stats:", 6) == 0 && parse_stats(line, &st) == 0) {
                 sv->last = st;
                 sv->seq++;
+            } else if (strncmp(line, "result:", 7) == 0 && sv->result[0] == '\0') {
+                snprintf(sv->result, sizeof sv->result, "%s", line);
             } else if (strstr(line, "listening on") != NULL) {
                 sv->ready = 1;
             } else if (strstr(line, "compare-serve: stopped") != NULL) {
@@ -300,7 +303,8 @@ static int start_separate(struct server *sv, const char *program, const char *ar
     return 0;
 }
 
-struct server *server_start(const char *program, const char *args, char *note, size_t note_size)
+struct server *server_start(const char *program, const char *args, int is_server, char *note,
+                            size_t note_size)
 {
     char full[512];
     struct server *sv = calloc(1, sizeof *sv);
@@ -310,7 +314,10 @@ struct server *server_start(const char *program, const char *args, char *note, s
     }
     InitializeCriticalSection(&sv->lock);
     sv->separate = separate_mode;
-    snprintf(full, sizeof full, "%s -S %d", args, STATS_MS);
+    if (is_server)
+        snprintf(full, sizeof full, "%s -S %d", args, STATS_MS);
+    else
+        snprintf(full, sizeof full, "%s", args);
     int rc = sv->separate ? start_separate(sv, program, full, note, note_size)
                           : start_direct(sv, program, full, note, note_size);
     if (rc != 0) {
@@ -324,6 +331,8 @@ struct server *server_start(const char *program, const char *args, char *note, s
         server_stop(sv);
         return NULL;
     }
+    if (!is_server)
+        return sv; /* a generator: it starts at once */
     /* Ready when it said so and its first stats line came. */
     ULONGLONG deadline = GetTickCount64() + READY_TIMEOUT_MS;
     for (;;) {
@@ -348,6 +357,25 @@ struct server *server_start(const char *program, const char *args, char *note, s
             *p = ' ';
     server_stop(sv);
     return NULL;
+}
+
+int server_result(struct server *sv, char *buf, size_t size, DWORD timeout_ms)
+{
+    ULONGLONG deadline = GetTickCount64() + timeout_ms;
+    for (;;) {
+        int got, ended;
+        EnterCriticalSection(&sv->lock);
+        got = sv->result[0] != '\0';
+        ended = sv->ended;
+        if (got)
+            snprintf(buf, size, "%s", sv->result);
+        LeaveCriticalSection(&sv->lock);
+        if (got)
+            return 0;
+        if (ended || GetTickCount64() > deadline)
+            return -1;
+        Sleep(10);
+    }
 }
 
 int server_stats(struct server *sv, struct srv_stats *st)

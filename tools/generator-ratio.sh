@@ -5,13 +5,16 @@
 #   tools/generator-ratio.sh [ROUNDS] [SECONDS] [CONNECTIONS] [STEP]
 #   (defaults 3 rounds, 4 s, 64 connections, 09_iocp)
 #
-# Each round measures the same server twice, one right after the other:
+# Each round measures the same server four times, one right after the other:
 #   compare  `client.exe compare --steps STEP --counts CONNECTIONS`, exactly
-#            as `make compare` runs (the server in its own Wine prefix);
+#            as `make compare` runs (the server in its own Wine prefix, the
+#            load from build/native_bench);
 #   native   the server started the same way (tools/compare-serve.sh, the
-#            servers' prefix), driven by build/native_bench (tools/native_bench.c);
-#   shared   compare --same-prefix, the old way (one wineserver for both),
-#            for the record.
+#            servers' prefix), driven by build/native_bench (tools/native_bench.c)
+#            alone, outside compare;
+#   wine-gen compare --wine-generator: the load from client.exe bench under Wine;
+#   shared   compare --same-prefix, the old way (one wineserver for the server
+#            and the generator, client.exe bench), for the record.
 # and prints both rates and their ratio; then the median ratio. Linux only;
 # needs `make all` first (build/native_bench). docs/comparison.md reports it.
 set -u
@@ -47,13 +50,17 @@ while [ "$r" -le "$rounds" ]; do
   touch "$tmp/srv.stop"
   wait
   rm -f "$tmp/srv.stop" "$tmp/srv.log"
-  # and the old way, for the record: the server in the generator's prefix
+  # the generator under Wine, then the old way: all in the generator's prefix
+  "$root/tools/wine-run.sh" --keep "$build/client.exe" compare --steps "$step" --counts "$conns" \
+    -d "$secs" --no-native --wine-generator -o "$tmp" >"$tmp/compare.txt" 2>&1
+  winegen=$(awk -F, -v s="$step" '$1 == s { print $8 }' "$tmp/comparison.csv")
   "$root/tools/wine-run.sh" --keep "$build/client.exe" compare --steps "$step" --counts "$conns" \
     -d "$secs" --same-prefix -o "$tmp" >"$tmp/compare.txt" 2>&1
   same=$(awk -F, -v s="$step" '$1 == s { print $8 }' "$tmp/comparison.csv")
   ratio=$(awk -v a="${lab:-0}" -v b="${nat:-0}" 'BEGIN { printf("%.2f", (b > 0) ? a / b : 0) }')
   echo "round $r: $step, $conns connections, $secs s: compare $lab msgs/s," \
-    "native generator $nat msgs/s, ratio $ratio (one shared prefix: $same msgs/s)"
+    "native generator $nat msgs/s, ratio $ratio" \
+    "(generator under Wine: $winegen msgs/s; one shared prefix: $same msgs/s)"
   ratios="$ratios $ratio"
   r=$((r + 1))
 done

@@ -3,14 +3,19 @@
  * generator (client.exe bench, under Wine) against: the same load, no Wine
  * on the generator's side.
  *
- *   build/native_bench -p PORT [-c CONNECTIONS] [-b BYTES] [-d SECONDS]
+ *   build/native_bench -p PORT [-c CONNECTIONS] [-b BYTES] [-d SECONDS] [-H HOLD_MS]
  *
  * Loopback only (127.0.0.1). Every connection sends a message of BYTES,
  * waits for the whole echo, checks it, and sends the next (ping-pong, as
- * client.exe bench with -P 1). One thread, epoll. Prints one line:
+ * client.exe bench with -P 1). One thread, epoll. At the end of the
+ * interval it prints
  *   native_bench: C connections, N messages in S s = R msgs/s, E errors
+ *   result: established=N refused=N served=N messages=N seconds=S p50_ms=..
+ * (the second for client.exe compare, which uses it as its generator under
+ * Wine), then with -H keeps every connection open and silent for HOLD_MS
+ * (compare measures the idle server meanwhile), then "native_bench: done".
  * Bounded in time: connecting gives up after 3 s, the run ends after
- * SECONDS, whatever the server does.
+ * SECONDS plus HOLD_MS, whatever the server does.
  *
  * docs/comparison.md says how the two generators were compared.
  * Built by the GNU Makefile with the host's cc on Linux only.
@@ -20,6 +25,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +36,10 @@
 
 struct bconn {
     int fd;
+    int open;   /* connected and not closed */
     size_t got; /* bytes of the current echo received */
-    long msgs;
+    long msgs;  /* echoes completed inside the interval */
+    double sent; /* when the message in flight was sent */
 };
 
 static double now_s(void)
@@ -41,9 +49,23 @@ static double now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double percentile(const double *v, long n, double p)
+{
+    if (n == 0)
+        return 0;
+    long k = (long)((double)n * p / 100.0);
+    return v[k >= n ? n - 1 : k];
+}
+
 int main(int argc, char **argv)
 {
-    long port = 0, conns = 64, bytes = 64, seconds = 5;
+    long port = 0, conns = 64, bytes = 64, seconds = 5, hold_ms = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         long v = atol(argv[i + 1]);
         if (strcmp(argv[i], "-p") == 0 && v > 0 && v < 65536)
@@ -54,12 +76,14 @@ int main(int argc, char **argv)
             bytes = v;
         else if (strcmp(argv[i], "-d") == 0 && v > 0 && v <= 600)
             seconds = v;
+        else if (strcmp(argv[i], "-H") == 0 && v >= 0 && v <= 60000)
+            hold_ms = v;
         else
             port = 0;
     }
     if (port == 0) {
-        fprintf(stderr,
-                "usage: native_bench -p PORT [-c CONNECTIONS] [-b BYTES<=4096] [-d SECONDS]\n");
+        fprintf(stderr, "usage: native_bench -p PORT [-c CONNECTIONS] [-b BYTES<=4096] "
+                        "[-d SECONDS] [-H HOLD_MS]\n");
         return 2;
     }
     char msg[4096], buf[4096];
@@ -71,66 +95,144 @@ int main(int argc, char **argv)
     sa.sin_port = htons((unsigned short)port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     struct bconn *c = calloc((size_t)conns, sizeof *c);
+    long rtt_cap = 1 << 16, nrtt = 0;
+    double *rtt = malloc((size_t)rtt_cap * sizeof *rtt);
     int ep = epoll_create1(0);
     int one = 1;
-    long errors = 0, open_conns = 0;
+    long mismatch = 0, closed = 0, timeouts = 0, established = 0, total = 0;
+    struct epoll_event evs[256];
+    if (c == NULL || rtt == NULL || ep < 0)
+        return 1;
+    signal(SIGPIPE, SIG_IGN);
+
+    /* Connect: non-blocking, all at once, 3 s at most (a server that does
+     * not accept leaves connections in its backlog: those count as
+     * established, as for client.exe bench; refused ones do not). */
+    long pending = 0;
     for (long i = 0; i < conns; i++) {
-        c[i].fd = socket(AF_INET, SOCK_STREAM, 0);
-        /* blocking connect on loopback: immediate, or refused */
-        if (c[i].fd < 0 || connect(c[i].fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-            errors++;
-            if (c[i].fd >= 0)
-                close(c[i].fd);
+        c[i].fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        if (c[i].fd < 0)
+            continue;
+        if (connect(c[i].fd, (struct sockaddr *)&sa, sizeof sa) < 0 && errno != EINPROGRESS) {
+            close(c[i].fd);
             c[i].fd = -1;
             continue;
         }
-        setsockopt(c[i].fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        struct timeval tv = {3, 0}; /* no write may hang the tool */
-        setsockopt(c[i].fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &c[i]};
+        struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = &c[i]};
         epoll_ctl(ep, EPOLL_CTL_ADD, c[i].fd, &ev);
-        open_conns++;
+        pending++;
     }
+    double limit = now_s() + 3.0;
+    while (pending > 0 && now_s() < limit) {
+        int n = epoll_wait(ep, evs, 256, 100);
+        for (int k = 0; k < n; k++) {
+            struct bconn *b = evs[k].data.ptr;
+            int err = 0;
+            socklen_t len = sizeof err;
+            getsockopt(b->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+            pending--;
+            if (err != 0) {
+                epoll_ctl(ep, EPOLL_CTL_DEL, b->fd, NULL);
+                close(b->fd);
+                b->fd = -1;
+                continue;
+            }
+            b->open = 1;
+            established++;
+            setsockopt(b->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            struct epoll_event ev = {.events = EPOLLIN, .data.ptr = b};
+            epoll_ctl(ep, EPOLL_CTL_MOD, b->fd, &ev);
+        }
+    }
+
+    /* The loaded interval: ping-pong on every open connection. */
     double t0 = now_s(), end = t0 + (double)seconds;
     for (long i = 0; i < conns; i++)
-        if (c[i].fd >= 0 && write(c[i].fd, msg, (size_t)bytes) != bytes)
-            errors++;
-    struct epoll_event evs[256];
-    long total = 0;
+        if (c[i].open) {
+            c[i].sent = t0;
+            if (write(c[i].fd, msg, (size_t)bytes) != bytes) /* 64 bytes: room in any socket */
+                c[i].open = 0;
+        }
+    int sending = 1;
+    double hold_end = 0;
     for (;;) {
         double t = now_s();
-        if (t >= end)
+        if (sending && t >= end) {
+            /* the interval is over: report, then (with -H) hold every
+             * connection open and silent while the server is watched */
+            double secs = t - t0, sum = 0;
+            long served = 0, least = -1;
+            for (long i = 0; i < conns; i++) {
+                if (c[i].open && t - c[i].sent > 5.0)
+                    timeouts++; /* still waiting for an echo after 5 s */
+                if (c[i].msgs == 0)
+                    continue;
+                served++;
+                sum += (double)c[i].msgs;
+                if (least < 0 || c[i].msgs < least)
+                    least = c[i].msgs;
+            }
+            qsort(rtt, (size_t)nrtt, sizeof *rtt, cmp_double);
+            printf("native_bench: %ld connections, %ld messages in %.2f s = %.0f msgs/s, "
+                   "%ld errors\n",
+                   established, total, secs, (double)total / secs, mismatch + closed);
+            printf("result: established=%ld refused=%ld served=%ld messages=%ld seconds=%.3f "
+                   "p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f slowest_share=%.3f "
+                   "mismatch=%ld closed=%ld timeout=%ld\n",
+                   established, conns - established, served, total, secs,
+                   percentile(rtt, nrtt, 50) * 1000, percentile(rtt, nrtt, 90) * 1000,
+                   percentile(rtt, nrtt, 99) * 1000, nrtt ? rtt[nrtt - 1] * 1000 : 0,
+                   served ? (double)least * (double)served / sum : 0, mismatch, closed, timeouts);
+            fflush(stdout);
+            sending = 0;
+            hold_end = t + (double)hold_ms / 1000.0;
+        }
+        if (!sending && t >= hold_end)
             break;
-        int n = epoll_wait(ep, evs, 256, (int)((end - t) * 1000) + 1);
+        int n = epoll_wait(ep, evs, 256, 50);
         for (int k = 0; k < n; k++) {
             struct bconn *b = evs[k].data.ptr;
             ssize_t r = read(b->fd, buf, (size_t)bytes - b->got);
             if (r <= 0) {
-                if (r < 0 && errno == EINTR)
+                if (r < 0 && (errno == EINTR || errno == EAGAIN))
                     continue;
-                errors++;
+                if (sending)
+                    closed++; /* closed or reset by the server */
                 epoll_ctl(ep, EPOLL_CTL_DEL, b->fd, NULL);
+                b->open = 0;
                 continue;
             }
             if (memcmp(buf, msg + b->got, (size_t)r) != 0)
-                errors++;
+                mismatch++;
             b->got += (size_t)r;
-            if (b->got == (size_t)bytes) {
-                b->got = 0;
-                b->msgs++;
-                total++;
-                if (write(b->fd, msg, (size_t)bytes) != bytes)
-                    errors++;
+            if (b->got < (size_t)bytes)
+                continue;
+            b->got = 0;
+            if (!sending)
+                continue; /* holding: the echoes in flight come back, nothing more goes out */
+            double now = now_s();
+            b->msgs++;
+            total++;
+            if (nrtt == rtt_cap) {
+                double *more = realloc(rtt, (size_t)rtt_cap * 2 * sizeof *rtt);
+                if (more != NULL) {
+                    rtt = more;
+                    rtt_cap *= 2;
+                }
             }
+            if (nrtt < rtt_cap)
+                rtt[nrtt++] = now - b->sent;
+            b->sent = now;
+            if (write(b->fd, msg, (size_t)bytes) != bytes)
+                b->open = 0;
         }
     }
-    double secs = now_s() - t0;
-    printf("native_bench: %ld connections, %ld messages in %.2f s = %.0f msgs/s, %ld errors\n",
-           open_conns, total, secs, (double)total / secs, errors);
     for (long i = 0; i < conns; i++)
         if (c[i].fd >= 0)
             close(c[i].fd);
+    printf("native_bench: done\n");
     free(c);
+    free(rtt);
     return 0;
 }
 #else
