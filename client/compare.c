@@ -467,9 +467,9 @@ int compare_main(int argc, char **argv)
         GetFileAttributesA(gen_exe) != INVALID_FILE_ATTRIBUTES) {
         native_gen = gen_exe;
         snprintf(res.setup + used, sizeof res.setup - used,
-                 "; load from the native Linux generator (tools/native_bench.c)");
+                 "; load: native Linux generator");
     } else {
-        snprintf(res.setup + used, sizeof res.setup - used, "; load from client.exe bench");
+        snprintf(res.setup + used, sizeof res.setup - used, "; load: client.exe bench");
     }
     if (!steps_given && native && have_native)
         add_target(NATIVE_ET, 1);

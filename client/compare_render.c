@@ -210,6 +210,10 @@ static void y_range(const struct results *res, const struct panel *p, struct axi
         a->ylo = 0;
         a->step = nice_step((p->fixed_hi > 0 ? p->fixed_hi : hi) / 4.0);
         a->yhi = p->fixed_hi > 0 ? p->fixed_hi : ceil(hi / a->step - 1e-9) * a->step;
+        if (p->measure == M_IDLE && a->yhi < 10) { /* a few ticks of noise must look small */
+            a->yhi = 10;
+            a->step = 2.5;
+        }
         if (a->yhi <= 0)
             a->yhi = a->step;
     }

@@ -133,7 +133,7 @@ const char *run_init(const char *bin, int separate)
     if (script_run(tail, log, "ready", WARM_TIMEOUT_MS) != 0)
         return "servers started by compare itself (tools/compare-serve.sh warm failed)";
     separate_mode = 1;
-    return "servers in a Wine prefix of their own (tools/compare-serve.sh), generator in another";
+    return "servers in a Wine prefix of their own (tools/compare-serve.sh)";
 }
 
 int run_can_native(void)
