@@ -38,7 +38,7 @@ while [ "$r" -le "$rounds" ]; do
     -d "$secs" --no-native -o "$tmp" >"$tmp/compare.txt" 2>&1
   lab=$(awk -F, -v s="$step" '$1 == s { print $8 }' "$tmp/comparison.csv")
   # the native generator against the same server, started the same way
-  port=$((41000 + r))
+  port=$((41000 + $$ % 8000 + r)) # a port per round, apart from other runs
   "$root/tools/compare-serve.sh" warm "$tmp/warm.log"
   "$root/tools/compare-serve.sh" run "$tmp/srv.log" "$tmp/srv.stop" "$build/$step.exe" -q -p "$port" &
   n=0
@@ -46,7 +46,8 @@ while [ "$r" -le "$rounds" ]; do
     sleep 0.1
     n=$((n + 1))
   done
-  nat=$("$build/native_bench" -p "$port" -c "$conns" -d "$secs" | sed 's/.*= \([0-9]*\) msgs.*/\1/')
+  nat=$("$build/native_bench" -p "$port" -c "$conns" -d "$secs" |
+    sed -n 's/^native_bench: [0-9].*= \([0-9]*\) msgs.*/\1/p')
   touch "$tmp/srv.stop"
   wait
   rm -f "$tmp/srv.stop" "$tmp/srv.log"
