@@ -40,7 +40,8 @@ while [ "$r" -le "$rounds" ]; do
   # the native generator against the same server, started the same way
   port=$((41000 + $$ % 8000 + r)) # a port per round, apart from other runs
   "$root/tools/compare-serve.sh" warm "$tmp/warm.log"
-  "$root/tools/compare-serve.sh" run "$tmp/srv.log" "$tmp/srv.stop" "$build/$step.exe" -q -p "$port" &
+  "$root/tools/compare-serve.sh" run "$tmp/srv.log" "$tmp/srv.stop" \
+    "$build/$step.exe" -q -p "$port" &
   n=0
   until grep -q "listening on" "$tmp/srv.log" 2>/dev/null || [ $n -ge 150 ]; do
     sleep 0.1
