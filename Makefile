@@ -171,20 +171,25 @@ test: all check-lab handouts grading diffs
 check-layers: | toolchain
 	@sh 10_game_server/check_layers.sh
 test: check-layers
-
 # Options go through COMPARE, e.g. make compare COMPARE="--steps 4,9 -d 2"
 COMPARE :=
 compare: all
 	@$(RUN) $(BUILD)/client.exe compare $(COMPARE)
 
-# build/game_load: the native load generator for 10_game_server
-# (docs/capacity.md). A Linux program (epoll), built with the host cc and
-# only on Linux; Makefile.nmake has no such target on purpose.
+# Linux only: the native tools, programs of this machine and not Windows
+# ones, built with the host's C compiler (tools/setup.sh installs it):
+# build/native_echo (tools/native_echo.c, the epoll echo server compare adds
+# as a row), build/native_bench (tools/native_bench.c, the native generator
+# compare uses under Wine) and build/game_load (tools/game_load.c, the
+# native load generator for 10_game_server, docs/capacity.md).
+# Makefile.nmake has no such targets on purpose.
 ifeq ($(shell uname -s),Linux)
-all: $(BUILD)/game_load
-$(BUILD)/game_load: tools/game_load.c 10_game_server/protocol.h
+NATIVE_TOOLS := $(BUILD)/native_echo $(BUILD)/native_bench $(BUILD)/game_load
+all: $(NATIVE_TOOLS)
+$(BUILD)/game_load: 10_game_server/protocol.h
+$(NATIVE_TOOLS): $(BUILD)/%: tools/%.c | toolchain
 	@mkdir -p $(BUILD)
-	cc -std=c11 -O2 -g -Wall -Wextra -Werror -o $@ tools/game_load.c
+	$(HOSTCC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -o $@ $< -lpthread
 endif
 
 clean:

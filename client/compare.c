@@ -2,62 +2,46 @@
  * compare.c - client.exe compare: every echo step under the same load.
  *
  *   client.exe compare [--steps LIST] [--counts LIST] [-b BYTES] [-d SECONDS]
- *                      [-T THREADS] [--bin DIR] [-o DIR]
+ *                      [-r REPEATS] [-T THREADS] [--bin DIR] [-o DIR]
+ *                      [--same-prefix] [--no-native] [--wine-generator]
  *
  * For each step and each connection count it starts the step's server
  * (quiet, on a free port, a fresh process for every measurement so that
- * one run's leftovers cannot colour the next), waits for its ready line,
- * runs the load generator (bench.c) against it, samples the server
- * process's CPU time, working set and thread count at the end of the
- * measured interval, and stops it. Prints one aligned table and writes the
- * same results as Markdown, CSV and an SVG chart.
+ * one run's leftovers cannot colour the next; compare_run.c), runs the load
+ * generator (bench.c) against it, then keeps the connections open and
+ * silent for a second, and stops it. The server reports its own CPU time,
+ * threads and working set (tools/lab.h, -S): compare reads them at the
+ * start and the end of the loaded interval and across the silent one.
+ * With -r each point is measured several times (in rounds, so that a
+ * passing disturbance hits different points) and the median is reported
+ * with its spread. Prints one aligned table and writes the same results as
+ * Markdown, CSV and a chart with a panel per measure (compare_render.c).
+ *
+ * Under Wine, with tools/native_echo built, a native Linux epoll server
+ * runs as one more row: the same generator, the same columns, no Wine on
+ * the server's side.
  *
  * A count beyond what a model serves is reported (the "served" column,
  * the generator's timeouts and refusals), not fought.
  */
-#include "client.h"
+#include "compare.h"
 #include "bench.h"
-#include <math.h>
-#include <process.h>
-#include <psapi.h>
-#include <tlhelp32.h>
 
-#define MAX_STEPS 16
-#define MAX_COUNTS 16
-#define READY_TIMEOUT_MS 15000
+#define SETTLE_MS 500 /* after the load: the echoes in flight come back */
+#define IDLE_MS 1000  /* then the silent interval whose CPU is measured */
 
 static const char *all_steps[] = {
-    "01_blocking", "02_thread_per_client", "03_nonblocking", "04_select", "05_wsaasyncselect",
-    "06_wsaeventselect", "07_overlapped_event", "08_overlapped_callback", "09_iocp",
+    "01_blocking",         "02_thread_per_client",   "03_nonblocking",
+    "04_select",           "05_wsaasyncselect",      "06_wsaeventselect",
+    "07_overlapped_event", "08_overlapped_callback", "09_iocp",
 };
 #define ALL_STEPS ((int)(sizeof all_steps / sizeof all_steps[0]))
 
-struct cell {
-    int ran;          /* 0: the server did not start (see note) */
-    struct bench_result r;
-    double cpu_s;     /* server CPU time (user + kernel) during the run */
-    double mem_mb;    /* server working set at the end of the interval */
-    int threads;      /* server threads at the end of the interval */
-    char note[96];
-};
+/* The native Linux rows: tools/native_echo, edge- or level-triggered. */
+#define NATIVE_ET "linux_epoll_et"
+#define NATIVE_LT "linux_epoll_lt"
 
-static const char *steps[MAX_STEPS];
-static int nsteps;
-static int counts[MAX_COUNTS];
-static int ncounts;
-static struct cell cells[MAX_STEPS][MAX_COUNTS];
-
-/* ------------------------------------------------------------------------
- * The server under test: a child process
- * --------------------------------------------------------------------- */
-
-struct server {
-    PROCESS_INFORMATION pi;
-    HANDLE out;      /* read end of its stdout (and stderr) */
-    HANDLE drain;    /* the thread that keeps reading it after the ready line */
-    char text[4096]; /* what it printed before it was ready */
-    ULONGLONG cpu0;  /* its CPU time when the run started (100 ns) */
-};
+static struct results res;
 
 static unsigned short free_port(void)
 {
@@ -77,339 +61,237 @@ static unsigned short free_port(void)
     return p;
 }
 
-static unsigned __stdcall drain_main(void *pipe)
-{
-    char buf[4096];
-    DWORD got;
-    while (ReadFile((HANDLE)pipe, buf, (DWORD)sizeof buf, &got, NULL) && got > 0)
-        ;
-    return 0; /* end of file: the server is gone */
-}
-
-/* Starts EXE -q -p PORT and waits for "listening on". Returns 0, or -1
- * with the reason in `note`. */
-static int server_start(struct server *sv, const char *exe, unsigned short port, char *note, size_t note_size)
-{
-    SECURITY_ATTRIBUTES sa;
-    STARTUPINFOA si;
-    HANDLE wr;
-    char cmd[1024];
-    size_t have = 0;
-
-    memset(sv, 0, sizeof *sv);
-    memset(&sa, 0, sizeof sa);
-    sa.nLength = sizeof sa;
-    sa.bInheritHandle = TRUE;
-    if (!CreatePipe(&sv->out, &wr, &sa, 0)) {
-        snprintf(note, note_size, "CreatePipe failed (%lu)", GetLastError());
-        return -1;
-    }
-    SetHandleInformation(sv->out, HANDLE_FLAG_INHERIT, 0);
-    memset(&si, 0, sizeof si);
-    si.cb = sizeof si;
-    si.dwFlags = STARTF_USESTDHANDLES;
-    si.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
-    si.hStdOutput = wr;
-    si.hStdError = wr;
-    snprintf(cmd, sizeof cmd, "\"%s\" -q -p %u", exe, (unsigned)port);
-    if (!CreateProcessA(NULL, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &sv->pi)) {
-        snprintf(note, note_size, "cannot start %s (error %lu)", exe, GetLastError());
-        CloseHandle(wr);
-        CloseHandle(sv->out);
-        return -1;
-    }
-    CloseHandle(wr); /* ours; the child has its own copy */
-
-    /* Read until the ready line. PeekNamedPipe first, so that a server that
-     * neither prints nor exits cannot block us past the time limit. */
-    ULONGLONG deadline = GetTickCount64() + READY_TIMEOUT_MS;
-    while (GetTickCount64() < deadline) {
-        DWORD avail = 0, got = 0;
-        if (!PeekNamedPipe(sv->out, NULL, 0, NULL, &avail, NULL))
-            break; /* the server exited and the pipe closed */
-        if (avail == 0) {
-            Sleep(20); /* nothing printed yet: poll, within the deadline */
-            continue;
-        }
-        if (have + 1 >= sizeof sv->text)
-            break;
-        if (!ReadFile(sv->out, sv->text + have, (DWORD)(sizeof sv->text - 1 - have), &got, NULL))
-            break;
-        have += got;
-        sv->text[have] = '\0';
-        if (strstr(sv->text, "listening on") != NULL) {
-            /* Even with -q a server logs every connection: a pipe nobody
-             * reads fills up after a few kilobytes, and the server then
-             * blocks in printf with all its clients. Keep reading. */
-            sv->drain = (HANDLE)_beginthreadex(NULL, 0, drain_main, sv->out, 0, NULL);
-            if (sv->drain != NULL)
-                return 0;
-            snprintf(note, note_size, "cannot start a thread");
-            break;
-        }
-    }
-    snprintf(note, note_size, "not ready: %.80s", have ? sv->text : "no output");
-    for (char *p = note; *p; p++)
-        if (*p == '\r' || *p == '\n')
-            *p = ' ';
-    TerminateProcess(sv->pi.hProcess, 1);
-    WaitForSingleObject(sv->pi.hProcess, 5000);
-    CloseHandle(sv->pi.hProcess);
-    CloseHandle(sv->pi.hThread);
-    CloseHandle(sv->out);
-    return -1;
-}
-
-static ULONGLONG cpu_time(HANDLE process)
-{
-    FILETIME c, e, k, u;
-    ULARGE_INTEGER kk, uu;
-    if (!GetProcessTimes(process, &c, &e, &k, &u))
-        return 0;
-    kk.LowPart = k.dwLowDateTime;
-    kk.HighPart = k.dwHighDateTime;
-    uu.LowPart = u.dwLowDateTime;
-    uu.HighPart = u.dwHighDateTime;
-    return kk.QuadPart + uu.QuadPart;
-}
-
-static int thread_count(DWORD pid)
-{
-    THREADENTRY32 te;
-    int n = 0;
-    HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPTHREAD, 0);
-    if (snap == INVALID_HANDLE_VALUE)
-        return 0;
-    te.dwSize = sizeof te;
-    if (Thread32First(snap, &te)) {
-        do {
-            if (te.th32OwnerProcessID == pid)
-                n++;
-        } while (Thread32Next(snap, &te));
-    }
-    CloseHandle(snap);
-    return n;
-}
-
-/* Called by the generator at the end of the measured interval, while every
- * connection is still open: the moment the server is under full load. */
-static void sample(void *arg)
-{
-    struct server *sv = ((void **)arg)[0];
-    struct cell *cl = ((void **)arg)[1];
-    PROCESS_MEMORY_COUNTERS pmc;
-    cl->cpu_s = (double)(cpu_time(sv->pi.hProcess) - sv->cpu0) / 1e7;
-    memset(&pmc, 0, sizeof pmc);
-    pmc.cb = sizeof pmc;
-    if (GetProcessMemoryInfo(sv->pi.hProcess, &pmc, sizeof pmc))
-        cl->mem_mb = (double)pmc.WorkingSetSize / (1024.0 * 1024.0);
-    cl->threads = thread_count(sv->pi.dwProcessId);
-}
-
-static void server_stop(struct server *sv)
-{
-    /* The measurements are taken; no summary is needed, so no Ctrl+C. */
-    TerminateProcess(sv->pi.hProcess, 0);
-    WaitForSingleObject(sv->pi.hProcess, 10000);
-    /* the pipe reaches end of file once the server is gone */
-    if (WaitForSingleObject(sv->drain, 5000) == WAIT_TIMEOUT)
-        CancelSynchronousIo(sv->drain);
-    WaitForSingleObject(sv->drain, 5000);
-    CloseHandle(sv->drain);
-    CloseHandle(sv->pi.hProcess);
-    CloseHandle(sv->pi.hThread);
-    CloseHandle(sv->out);
-}
-
 /* ------------------------------------------------------------------------
- * Output: console table, Markdown, CSV, SVG
+ * One run of one point
  * --------------------------------------------------------------------- */
 
-static void fmt_served(const struct cell *cl, int count, char *buf, size_t size)
+struct sampling {
+    struct server *sv;
+    struct srv_stats start;
+    double *v; /* the run's measures */
+    int ok;
+};
+
+/* Called by the generator at the end of the measured interval, while every
+ * connection is still open: first the server under full load, then, the
+ * generator sending nothing more, the same server with silent clients. */
+static void at_end(void *arg)
 {
-    if (!cl->ran)
-        snprintf(buf, size, "-");
-    else
-        snprintf(buf, size, "%d/%d", cl->r.served, count);
+    struct sampling *s = arg;
+    struct srv_stats end, i0, i1;
+    if (server_stats(s->sv, &end) != 0)
+        return;
+    s->v[M_CPU_S] = (end.cpu_ms - s->start.cpu_ms) / 1000.0;
+    if (end.wineserver_t_ms > 0 &&
+        s->start.wineserver_t_ms > 0) /* its system calls: see compare_run.c */
+        s->v[M_CPU_S] += (end.wineserver_cpu_ms - s->start.wineserver_cpu_ms) / 1000.0;
+    s->v[M_THREADS] = end.threads;
+    s->v[M_MEM] = end.ws_peak_kb / 1024.0;
+    Sleep(SETTLE_MS);
+    if (server_stats(s->sv, &i0) != 0)
+        return;
+    Sleep(IDLE_MS);
+    if (server_stats(s->sv, &i1) != 0 || i1.t_ms <= i0.t_ms)
+        return;
+    /* each on its own clock: the time between its two lines */
+    s->v[M_IDLE] = (i1.cpu_ms - i0.cpu_ms) / (i1.t_ms - i0.t_ms) * 100.0;
+    if (i1.wineserver_t_ms > i0.wineserver_t_ms && i0.wineserver_t_ms > 0)
+        s->v[M_IDLE] += (i1.wineserver_cpu_ms - i0.wineserver_cpu_ms) /
+                        (i1.wineserver_t_ms - i0.wineserver_t_ms) * 100.0;
+    if (s->v[M_IDLE] < 0) /* CPU times tick in 10 ms steps under Wine: not below nothing */
+        s->v[M_IDLE] = 0;
+    s->ok = 1;
 }
 
-static void print_table(FILE *f, int markdown)
+/* The generator's side of one run with the native generator: its result
+ * line, "result: established=N refused=N ...", into the run's measures. */
+static int parse_result(const char *line, double *v)
 {
-    const char *hdr[] = {"step", "conns", "served", "msgs/s", "p99 ms", "CPU s/100k", "threads", "mem MB"};
-    if (markdown) {
-        fprintf(f, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", hdr[0], hdr[1], hdr[2], hdr[3], hdr[4],
-                hdr[5], hdr[6], hdr[7]);
-        fprintf(f, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
-    } else {
-        fprintf(f, "%-24s %6s %10s %9s %9s %11s %8s %8s\n", hdr[0], hdr[1], hdr[2], hdr[3], hdr[4], hdr[5],
-                hdr[6], hdr[7]);
-    }
-    for (int i = 0; i < nsteps; i++) {
-        for (int j = 0; j < ncounts; j++) {
-            const struct cell *cl = &cells[i][j];
-            char served[32], cpu[32];
-            fmt_served(cl, counts[j], served, sizeof served);
-            if (cl->r.messages > 0)
-                snprintf(cpu, sizeof cpu, "%.2f", cl->cpu_s / (double)cl->r.messages * 100000.0);
-            else
-                snprintf(cpu, sizeof cpu, "-");
-            if (!cl->ran) {
-                if (markdown)
-                    fprintf(f, "| %s | %d | - | - | - | - | - | - |\n", steps[i], counts[j]);
-                else
-                    fprintf(f, "%-24s %6d %10s  %s\n", steps[i], counts[j], "-", cl->note);
-                continue;
-            }
-            if (markdown)
-                fprintf(f, "| %s | %d | %s | %.0f | %.2f | %s | %d | %.1f |\n", steps[i], counts[j], served,
-                        cl->r.msgs_per_sec, cl->r.lat_p99_ms, cpu, cl->threads, cl->mem_mb);
-            else
-                fprintf(f, "%-24s %6d %10s %9.0f %9.2f %11s %8d %8.1f\n", steps[i], counts[j], served,
-                        cl->r.msgs_per_sec, cl->r.lat_p99_ms, cpu, cl->threads, cl->mem_mb);
-        }
-    }
-}
-
-static void write_csv(FILE *f)
-{
-    fprintf(f, "step,connections,established,served,refused,messages,seconds,msgs_per_sec,mb_per_sec,"
-               "p50_ms,p90_ms,p99_ms,max_ms,server_cpu_s,cpu_s_per_100k,threads,mem_mb,"
-               "err_mismatch,err_reset,err_closed,err_timeout,err_other,note\n");
-    for (int i = 0; i < nsteps; i++)
-        for (int j = 0; j < ncounts; j++) {
-            const struct cell *cl = &cells[i][j];
-            const struct bench_result *r = &cl->r;
-            double per100k = r->messages ? cl->cpu_s / (double)r->messages * 100000.0 : 0;
-            fprintf(f, "%s,%d,%d,%d,%d,%llu,%.3f,%.1f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%d,%.2f,%ld,%ld,%ld,%ld,%ld,%s\n",
-                    steps[i], counts[j], r->established, r->served, r->refused, r->messages, r->seconds,
-                    r->msgs_per_sec, r->mb_per_sec, r->lat_p50_ms, r->lat_p90_ms, r->lat_p99_ms, r->lat_max_ms,
-                    cl->cpu_s, per100k, cl->threads, cl->mem_mb, r->err_mismatch, r->err_reset, r->err_closed,
-                    r->err_timeout, r->err_other, cl->ran ? "" : "not run");
-        }
-}
-
-/* A line chart: messages per second against connections, one line per
- * step, both axes logarithmic (the counts span three decades, and so do
- * the rates between a blocking and a completion-port server). */
-static void write_svg(FILE *f, const char *title)
-{
-    static const char *colors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                                   "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
-    const double W = 760, H = 440, L = 70, R = 200, T = 40, B = 50;
-    double xmin = counts[0], xmax = counts[ncounts - 1], ymin = 1e30, ymax = 0;
-    for (int i = 0; i < nsteps; i++)
-        for (int j = 0; j < ncounts; j++) {
-            double v = cells[i][j].r.msgs_per_sec;
-            if (v > 0 && v < ymin)
-                ymin = v;
-            if (v > ymax)
-                ymax = v;
-        }
-    if (ymax <= 0) {
-        ymin = 1;
-        ymax = 10;
-    }
-    double ylo = pow(10, floor(log10(ymin))), yhi = pow(10, ceil(log10(ymax)));
-    if (yhi <= ylo)
-        yhi = ylo * 10;
-    if (xmax <= xmin)
-        xmax = xmin * 10;
-#define XPOS(v) (L + (log10(v) - log10(xmin)) / (log10(xmax) - log10(xmin)) * (W - L - R))
-#define YPOS(v) (H - B - (log10(v) - log10(ylo)) / (log10(yhi) - log10(ylo)) * (H - T - B))
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-               "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n", W, H, W, H);
-    fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
-    fprintf(f, "<text x=\"%.0f\" y=\"22\" font-size=\"15\" text-anchor=\"middle\">%s</text>\n", (W - R + L) / 2,
-            title);
-    /* grid and labels */
-    for (double y = ylo; y <= yhi * 1.001; y *= 10) {
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", L, YPOS(y),
-                W - R, YPOS(y));
-        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.0f</text>\n", L - 6, YPOS(y) + 4, y);
-    }
-    for (int j = 0; j < ncounts; j++) {
-        double x = XPOS(counts[j]);
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", x, T, x, H - B);
-        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%d</text>\n", x, H - B + 16, counts[j]);
-    }
-    fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#333\"/>\n", L, T,
-            W - L - R, H - T - B);
-    fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">connections (log scale)</text>\n",
-            (W - R + L) / 2, H - 12);
-    fprintf(f, "<text transform=\"translate(16 %.0f) rotate(-90)\" text-anchor=\"middle\">messages per second "
-               "(log scale)</text>\n", (H - B + T) / 2);
-    for (int i = 0; i < nsteps; i++) {
-        const char *col = colors[i % 10];
-        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", col);
-        for (int j = 0; j < ncounts; j++)
-            if (cells[i][j].r.msgs_per_sec > 0)
-                fprintf(f, "%.1f,%.1f ", XPOS(counts[j]), YPOS(cells[i][j].r.msgs_per_sec));
-        fprintf(f, "\"/>\n");
-        for (int j = 0; j < ncounts; j++)
-            if (cells[i][j].r.msgs_per_sec > 0)
-                fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", XPOS(counts[j]),
-                        YPOS(cells[i][j].r.msgs_per_sec), col);
-        double ly = T + 10 + i * 20;
-        fprintf(f, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"3\"/>\n",
-                W - R + 15, ly, W - R + 40, ly, col);
-        fprintf(f, "<text x=\"%.0f\" y=\"%.1f\">%s</text>\n", W - R + 46, ly + 4, steps[i]);
-    }
-    fprintf(f, "</svg>\n");
-#undef XPOS
-#undef YPOS
-}
-
-/* fopen_s, not fopen: MSVC rejects fopen at /W4 /WX (C4996). */
-static int write_file(const char *dir, const char *name, void (*writer)(FILE *, const void *), const void *arg)
-{
-    char path[MAX_PATH];
-    FILE *f = NULL;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (fopen_s(&f, path, "wb") != 0 || f == NULL) {
-        fprintf(stderr, "compare: cannot write %s\n", path);
+    double est, ref, srv, msgs, secs, p50, p90, p99, mx, share, mism, clo, tmo;
+    if (sscanf_s(line,
+                 "result: established=%lf refused=%lf served=%lf messages=%lf seconds=%lf "
+                 "p50_ms=%lf p90_ms=%lf p99_ms=%lf max_ms=%lf slowest_share=%lf mismatch=%lf "
+                 "closed=%lf timeout=%lf",
+                 &est, &ref, &srv, &msgs, &secs, &p50, &p90, &p99, &mx, &share, &mism, &clo,
+                 &tmo) != 13)
         return -1;
-    }
-    writer(f, arg);
-    fclose(f);
+    v[M_ESTABLISHED] = est;
+    v[M_REFUSED] = ref;
+    v[M_SERVED] = srv;
+    v[M_MESSAGES] = msgs;
+    v[M_SECONDS] = secs;
+    v[M_MSGS] = secs > 0 ? msgs / secs : 0;
+    v[M_P50] = p50;
+    v[M_P90] = p90;
+    v[M_P99] = p99;
+    v[M_MAX] = mx;
+    v[M_SHARE] = share;
+    v[M_ERR_MISMATCH] = mism;
+    v[M_ERR_CLOSED] = clo;
+    v[M_ERR_TIMEOUT] = tmo;
     return 0;
 }
 
-static void md_writer(FILE *f, const void *arg)
+/* One run with the native Linux generator (tools/native_bench), under
+ * Wine: the load without Wine on the generator's side (docs/comparison.md
+ * has why). It holds the connections open and silent after its report,
+ * while at_end watches the server, as bench_run's callback does. */
+static int run_native_generator(struct sampling *s, const char *gen, const struct bench_config *c,
+                                double *v, char *note, size_t note_size)
 {
-    fprintf(f, "# Comparison of the echo steps\n\n%s\n\n", (const char *)arg);
-    print_table(f, 1);
-    fprintf(f, "\n![messages per second against connections](comparison.svg)\n");
+    char args[160], line[512];
+    struct server *g;
+    int hold = SETTLE_MS + IDLE_MS + 1500; /* at_end waits up to 3 stats lines more */
+    snprintf(args, sizeof args, "-p %u -c %d -b %d -d %d -H %d", (unsigned)c->port, c->connections,
+             c->bytes, c->seconds, hold);
+    g = server_start(gen, args, 0, note, note_size);
+    if (g == NULL)
+        return -1;
+    int rc = -1;
+    if (server_result(g, line, sizeof line, (DWORD)c->seconds * 1000 + 15000) != 0)
+        snprintf(note, note_size, "no result from the native generator");
+    else if (parse_result(line, v) != 0)
+        snprintf(note, note_size, "cannot read: %.80s", line);
+    else
+        rc = 0;
+    if (rc == 0) {
+        at_end(s);
+        if (!s->ok) {
+            snprintf(note, note_size, "no stats line from the server");
+            rc = -1;
+        }
+    }
+    server_stop(g);
+    if (rc == 0) {
+        v[M_MBPS] = v[M_MSGS] * c->bytes / 1e6;
+        v[M_CPU100K] = v[M_MESSAGES] > 0 ? v[M_CPU_S] / v[M_MESSAGES] * 100000.0 : 0;
+    }
+    return rc;
 }
 
-static void csv_writer(FILE *f, const void *arg)
+static int run_point(const char *program, const char *extra, const struct bench_config *base,
+                     int count, const char *native_gen, double *v, char *note, size_t note_size)
 {
-    (void)arg;
-    write_csv(f);
+    struct bench_config c = *base;
+    struct bench_result r;
+    struct sampling s;
+    char args[128];
+    int rc = -1;
+
+    c.port = free_port();
+    c.connections = count;
+    snprintf(args, sizeof args, "-q -p %u%s", (unsigned)c.port, extra);
+    memset(&s, 0, sizeof s);
+    s.v = v;
+    s.sv = server_start(program, args, 1, note, note_size);
+    if (s.sv == NULL)
+        return -1;
+    memset(&r, 0, sizeof r);
+    if (server_stats(s.sv, &s.start) != 0) {
+        snprintf(note, note_size, "no stats line from the server");
+    } else if (native_gen != NULL) {
+        rc = run_native_generator(&s, native_gen, &c, v, note, note_size);
+        server_stop(s.sv);
+        return rc;
+    } else {
+        c.at_end = at_end;
+        c.at_end_arg = &s;
+        if (bench_run(&c, &r) != 0)
+            snprintf(note, note_size, "the generator could not run");
+        else if (!s.ok)
+            snprintf(note, note_size, "no stats line from the server");
+        else
+            rc = 0;
+    }
+    server_stop(s.sv);
+    if (rc == 0) {
+        v[M_ESTABLISHED] = r.established;
+        v[M_SERVED] = r.served;
+        v[M_REFUSED] = r.refused;
+        v[M_MESSAGES] = (double)r.messages;
+        v[M_SECONDS] = r.seconds;
+        v[M_MSGS] = r.msgs_per_sec;
+        v[M_MBPS] = r.mb_per_sec;
+        v[M_P50] = r.lat_p50_ms;
+        v[M_P90] = r.lat_p90_ms;
+        v[M_P99] = r.lat_p99_ms;
+        v[M_MAX] = r.lat_max_ms;
+        v[M_CPU100K] = r.messages ? v[M_CPU_S] / (double)r.messages * 100000.0 : 0;
+        v[M_SHARE] = r.slowest_share;
+        v[M_ERR_MISMATCH] = r.err_mismatch;
+        v[M_ERR_RESET] = r.err_reset;
+        v[M_ERR_CLOSED] = r.err_closed;
+        v[M_ERR_TIMEOUT] = r.err_timeout;
+        v[M_ERR_OTHER] = r.err_other;
+    }
+    bench_result_free(&r);
+    return rc;
 }
 
-static void svg_writer(FILE *f, const void *arg)
+static int cmp_double(const void *a, const void *b)
 {
-    write_svg(f, (const char *)arg);
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The median of the runs (the mean of the middle two for an even count),
+ * and their smallest and largest value. */
+static void summarise(struct cell *cl)
+{
+    double col[CMP_MAX_REPEATS];
+    if (cl->runs == 0)
+        return;
+    for (int m = 0; m < M_COUNT; m++) {
+        for (int k = 0; k < cl->runs; k++)
+            col[k] = cl->v[k][m];
+        qsort(col, (size_t)cl->runs, sizeof col[0], cmp_double);
+        cl->lo[m] = col[0];
+        cl->hi[m] = col[cl->runs - 1];
+        cl->med[m] = (col[(cl->runs - 1) / 2] + col[cl->runs / 2]) / 2.0;
+    }
 }
 
 /* ------------------------------------------------------------------------
- * Command line and the run
+ * Command line
  * --------------------------------------------------------------------- */
 
 static void compare_usage(FILE *f)
 {
-    fprintf(f, "usage: client.exe compare [--steps LIST] [--counts LIST] [-b BYTES] [-d SECONDS]\n"
-               "                          [-T THREADS] [--bin DIR] [-o DIR]\n"
-               "  Runs every echo step under the same load, one fresh server per measurement,\n"
-               "  and prints msgs/s, p99 latency, server CPU per 100k messages, threads, memory.\n"
-               "  --steps LIST   comma-separated step names or numbers (default: all nine)\n"
-               "  --counts LIST  comma-separated connection counts (default 1,16,64,256,1000)\n"
-               "  -b BYTES       message size (default 64)\n"
-               "  -d SECONDS     measured seconds per run (default 4)\n"
-               "  -T THREADS     generator threads (default 4)\n"
-               "  --bin DIR      where the servers are (default: next to client.exe)\n"
-               "  -o DIR         where comparison.md/.csv/.svg go (default: DIR of --bin, i.e. build/)\n");
+    fprintf(
+        f,
+        "usage: client.exe compare [--steps LIST] [--counts LIST] [-b BYTES] [-d SECONDS]\n"
+        "                          [-r REPEATS] [-T THREADS] [--bin DIR] [-o DIR]\n"
+        "                          [--same-prefix] [--no-native] [--wine-generator]\n"
+        "  Runs every echo step under the same load, one fresh server per measurement,\n"
+        "  and prints connections served, msgs/s, p99 latency, server CPU per 100k\n"
+        "  messages, server CPU while the clients are silent, fairness (the slowest\n"
+        "  connection's share of the mean), threads and memory.\n"
+        "  --steps LIST   comma-separated step names or numbers (default: all nine),\n"
+        "                 and under Wine " NATIVE_ET " / " NATIVE_LT " (native Linux)\n"
+        "  --counts LIST  comma-separated connection counts (default 1,16,64,256,1000)\n"
+        "  -b BYTES       message size (default 64)\n"
+        "  -d SECONDS     measured seconds per run (default 3)\n"
+        "  -r REPEATS     runs per point, the median is reported (default 1, at most %d)\n"
+        "  -T THREADS     generator threads (default 4)\n"
+        "  --bin DIR      where the servers are (default: next to client.exe)\n"
+        "  -o DIR         where comparison.md/.csv/.svg go (default: DIR of --bin, i.e. build/)\n"
+        "  --same-prefix  under Wine: run the servers in the generator's own Wine prefix\n"
+        "                 (the old way; they then share one wineserver)\n"
+        "  --no-native    under Wine: no native Linux epoll row\n"
+        "  --wine-generator  under Wine: load from client.exe bench, not from\n"
+        "                 build/native_bench (the default when it is there)\n",
+        CMP_MAX_REPEATS);
     fflush(f);
+}
+
+static int add_target(const char *name, int native)
+{
+    if (res.ntargets == CMP_MAX_TARGETS)
+        return -1;
+    res.names[res.ntargets] = name;
+    res.native[res.ntargets] = native;
+    res.ntargets++;
+    return 0;
 }
 
 static int parse_steps(const char *list)
@@ -418,7 +300,7 @@ static int parse_steps(const char *list)
     if (strlen(list) >= sizeof buf)
         return -1;
     memcpy(buf, list, strlen(list) + 1);
-    nsteps = 0;
+    res.ntargets = 0;
     for (char *tok = buf, *next; tok != NULL && *tok; tok = next) {
         next = strchr(tok, ',');
         if (next != NULL)
@@ -428,13 +310,17 @@ static int parse_steps(const char *list)
             if (strcmp(tok, all_steps[i]) == 0 ||
                 (strlen(tok) <= 2 && strtol(tok, NULL, 10) == i + 1 && *tok >= '0' && *tok <= '9'))
                 found = i;
-        if (found < 0 || nsteps == MAX_STEPS) {
+        int bad;
+        if (strcmp(tok, NATIVE_ET) == 0 || strcmp(tok, NATIVE_LT) == 0)
+            bad = add_target(strcmp(tok, NATIVE_ET) == 0 ? NATIVE_ET : NATIVE_LT, 1);
+        else
+            bad = found < 0 || add_target(all_steps[found], 0) != 0;
+        if (bad) {
             fprintf(stderr, "compare: unknown step: %s\n", tok);
             return -1;
         }
-        steps[nsteps++] = all_steps[found];
     }
-    return nsteps > 0 ? 0 : -1;
+    return res.ntargets > 0 ? 0 : -1;
 }
 
 static int parse_counts(const char *list)
@@ -443,38 +329,66 @@ static int parse_counts(const char *list)
     if (strlen(list) >= sizeof buf)
         return -1;
     memcpy(buf, list, strlen(list) + 1);
-    ncounts = 0;
+    res.ncounts = 0;
     for (char *tok = buf, *next; tok != NULL && *tok; tok = next) {
         long v;
         next = strchr(tok, ',');
         if (next != NULL)
             *next++ = '\0';
-        if (!net_parse_num(tok, 1, 100000, &v) || ncounts == MAX_COUNTS) {
+        if (!net_parse_num(tok, 1, 100000, &v) || res.ncounts == CMP_MAX_COUNTS) {
             fprintf(stderr, "compare: bad connection count: %s\n", tok);
             return -1;
         }
-        if (ncounts > 0 && v <= counts[ncounts - 1]) {
+        if (res.ncounts > 0 && v <= res.counts[res.ncounts - 1]) {
             fprintf(stderr, "compare: counts must increase: %s\n", tok);
             return -1;
         }
-        counts[ncounts++] = (int)v;
+        res.counts[res.ncounts++] = (int)v;
     }
-    return ncounts > 0 ? 0 : -1;
+    return res.ncounts > 0 ? 0 : -1;
 }
+
+/* fopen_s, not fopen: MSVC rejects fopen at /W4 /WX (C4996). */
+static int write_file(const char *dir, const char *name,
+                      void (*writer)(FILE *, const struct results *))
+{
+    char path[MAX_PATH];
+    FILE *f = NULL;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (fopen_s(&f, path, "wb") != 0 || f == NULL) {
+        fprintf(stderr, "compare: cannot write %s\n", path);
+        return -1;
+    }
+    writer(f, &res);
+    fclose(f);
+    return 0;
+}
+
+static void table_writer(FILE *f, const struct results *r)
+{
+    render_markdown(f, r);
+}
+
+/* ------------------------------------------------------------------------
+ * The run
+ * --------------------------------------------------------------------- */
 
 int compare_main(int argc, char **argv)
 {
     char bin[MAX_PATH], out[MAX_PATH] = "";
     struct bench_config base;
+    int steps_given = 0, separate = 1, native = 1, wine_generator = 0;
     long v;
 
+    memset(&res, 0, sizeof res);
     memset(&base, 0, sizeof base);
     base.host = "127.0.0.1";
     base.bytes = 64;
-    base.seconds = 4;
+    base.seconds = 3;
     base.pipeline = 1;
     base.threads = 4;
     base.timeout_ms = 5000; /* thread-per-client under Wine may take seconds to start them all */
+    res.repeats = 1;
     /* default: the directory client.exe lives in */
     DWORD n = GetModuleFileNameA(NULL, bin, (DWORD)sizeof bin);
     if (n == 0 || n >= sizeof bin)
@@ -490,20 +404,32 @@ int compare_main(int argc, char **argv)
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = (i + 1 < argc) ? argv[i + 1] : NULL;
-        int bad = val == NULL;
+        int bad = 0;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             compare_usage(stdout);
             return 0;
-        } else if (bad) {
+        } else if (strcmp(a, "--wine-generator") == 0) {
+            wine_generator = 1;
+            continue;
+        } else if (strcmp(a, "--same-prefix") == 0) {
+            separate = 0;
+            continue;
+        } else if (strcmp(a, "--no-native") == 0) {
+            native = 0;
+            continue;
+        } else if (val == NULL) {
             bad = 1;
         } else if (strcmp(a, "--steps") == 0) {
             bad = parse_steps(val) != 0;
+            steps_given = 1;
         } else if (strcmp(a, "--counts") == 0) {
             bad = parse_counts(val) != 0;
         } else if (strcmp(a, "-b") == 0 && net_parse_num(val, 1, 1048576, &v)) {
             base.bytes = (int)v;
         } else if (strcmp(a, "-d") == 0 && net_parse_num(val, 1, 600, &v)) {
             base.seconds = (int)v;
+        } else if (strcmp(a, "-r") == 0 && net_parse_num(val, 1, CMP_MAX_REPEATS, &v)) {
+            res.repeats = (int)v;
         } else if (strcmp(a, "-T") == 0 && net_parse_num(val, 1, 64, &v)) {
             base.threads = (int)v;
         } else if (strcmp(a, "--bin") == 0 && strlen(val) < sizeof bin) {
@@ -524,50 +450,90 @@ int compare_main(int argc, char **argv)
         memcpy(out, bin, strlen(bin) + 1);
     CreateDirectoryA(out, NULL); /* fails harmlessly when it exists */
 
-    int total = nsteps * ncounts, done = 0;
-    fprintf(stderr, "compare: %d steps x %d connection counts, %d s each, %d-byte messages\n", nsteps, ncounts,
-            base.seconds, base.bytes);
-    for (int i = 0; i < nsteps; i++) {
-        char exe[MAX_PATH];
-        snprintf(exe, sizeof exe, "%s/%s.exe", bin, steps[i]);
-        for (int j = 0; j < ncounts; j++) {
-            struct cell *cl = &cells[i][j];
-            struct server sv;
-            struct bench_config c = base;
-            void *pair[2];
-            done++;
-            fprintf(stderr, "compare: [%d/%d] %s, %d connections\n", done, total, steps[i], counts[j]);
-            fflush(stderr);
-            c.port = free_port();
-            c.connections = counts[j];
-            if (server_start(&sv, exe, c.port, cl->note, sizeof cl->note) != 0) {
-                fprintf(stderr, "compare:   %s\n", cl->note);
-                continue;
-            }
-            pair[0] = &sv;
-            pair[1] = cl;
-            c.at_end = sample;
-            c.at_end_arg = pair;
-            sv.cpu0 = cpu_time(sv.pi.hProcess);
-            if (bench_run(&c, &cl->r) == 0)
-                cl->ran = 1;
-            server_stop(&sv);
-        }
+    snprintf(res.setup, sizeof res.setup, "%s", run_init(bin, separate));
+    char native_exe[MAX_PATH];
+    snprintf(native_exe, sizeof native_exe, "%s/native_echo", bin);
+    int have_native = run_can_native() && GetFileAttributesA(native_exe) != INVALID_FILE_ATTRIBUTES;
+    /* Under Wine, with the servers in their own prefix, the load comes
+     * from a native Linux generator when there is one: a generator under
+     * Wine costs several wineserver round trips per message itself, and in
+     * ping-pong its delay is part of every round trip (docs/comparison.md
+     * has the measurement). On Windows: bench, always. */
+    char gen_exe[MAX_PATH];
+    const char *native_gen = NULL;
+    size_t used = strlen(res.setup);
+    snprintf(gen_exe, sizeof gen_exe, "%s/native_bench", bin);
+    if (run_can_native() && !wine_generator &&
+        GetFileAttributesA(gen_exe) != INVALID_FILE_ATTRIBUTES) {
+        native_gen = gen_exe;
+        snprintf(res.setup + used, sizeof res.setup - used,
+                 "; load: native Linux generator");
+    } else {
+        snprintf(res.setup + used, sizeof res.setup - used, "; load: client.exe bench");
     }
+    if (!steps_given && native && have_native)
+        add_target(NATIVE_ET, 1);
+    for (int i = 0; i < res.ntargets; i++)
+        if (res.native[i] && !have_native) {
+            fprintf(stderr, "compare: %s needs Wine on Linux, a separate prefix and %s\n",
+                    res.names[i], native_exe);
+            run_end();
+            return 2;
+        }
 
-    char title[256], when[64];
+    int total = res.ntargets * res.ncounts * res.repeats, done = 0;
+    fprintf(stderr,
+            "compare: %d servers x %d connection counts x %d runs, %d s each, %d-byte messages\n",
+            res.ntargets, res.ncounts, res.repeats, base.seconds, base.bytes);
+    fprintf(stderr, "compare: %s\n", res.setup);
+    /* In rounds: every point once, then every point again. */
+    for (int rep = 0; rep < res.repeats; rep++)
+        for (int i = 0; i < res.ntargets; i++) {
+            char exe[MAX_PATH];
+            const char *extra = "";
+            if (res.native[i]) {
+                snprintf(exe, sizeof exe, "%s", native_exe);
+                extra = strcmp(res.names[i], NATIVE_ET) == 0 ? " -e" : "";
+            } else {
+                snprintf(exe, sizeof exe, "%s/%s.exe", bin, res.names[i]);
+            }
+            for (int j = 0; j < res.ncounts; j++) {
+                struct cell *cl = &res.cells[i][j];
+                double *pv = cl->v[cl->runs];
+                done++;
+                fprintf(stderr, "compare: [%d/%d] %s, %d connections: ", done, total, res.names[i],
+                        res.counts[j]);
+                fflush(stderr);
+                memset(pv, 0, sizeof cl->v[0]);
+                if (run_point(exe, extra, &base, res.counts[j], native_gen, pv, cl->note,
+                              sizeof cl->note) != 0) {
+                    fprintf(stderr, "%s\n", cl->note);
+                    continue;
+                }
+                cl->runs++;
+                fprintf(stderr, "%.0f msgs/s, %.0f served, idle CPU %.1f%%\n", pv[M_MSGS],
+                        pv[M_SERVED], pv[M_IDLE]);
+            }
+        }
+    run_end();
+    for (int i = 0; i < res.ntargets; i++)
+        for (int j = 0; j < res.ncounts; j++)
+            summarise(&res.cells[i][j]);
+
+    char when[64];
     SYSTEMTIME st;
     GetLocalTime(&st);
-    snprintf(when, sizeof when, "%04u-%02u-%02u %02u:%02u", st.wYear, st.wMonth, st.wDay, st.wHour, st.wMinute);
-    snprintf(title, sizeof title, "Echo steps: %d-byte ping-pong, %d s per point (%s)", base.bytes, base.seconds,
-             when);
-    printf("\n%s\n\n", title);
-    print_table(stdout, 0);
+    snprintf(when, sizeof when, "%04u-%02u-%02u %02u:%02u", st.wYear, st.wMonth, st.wDay, st.wHour,
+             st.wMinute);
+    snprintf(res.title, sizeof res.title, "Echo servers: %d-byte ping-pong, %d s per point%s (%s)",
+             base.bytes, base.seconds, res.repeats > 1 ? ", median of runs" : "", when);
+    printf("\n%s\n%s\n\n", res.title, res.setup);
+    render_table(stdout, &res, 0);
     fflush(stdout);
     int rc = 0;
-    rc |= write_file(out, "comparison.md", md_writer, title);
-    rc |= write_file(out, "comparison.csv", csv_writer, NULL);
-    rc |= write_file(out, "comparison.svg", svg_writer, title);
+    rc |= write_file(out, "comparison.md", table_writer);
+    rc |= write_file(out, "comparison.csv", render_csv);
+    rc |= write_file(out, "comparison.svg", render_svg);
     if (rc == 0)
         printf("\nwritten: %s/comparison.md, comparison.csv, comparison.svg\n", out);
     return rc == 0 ? 0 : 1;

@@ -1,7 +1,7 @@
 /*
  * bad_server.c - a deliberately wrong echo server, for the bench cases.
  *
- *   run_tests.exe --bad-server corrupt|close -p PORT [-a ADDR] [-q]
+ *   run_tests.exe --bad-server corrupt|close|starve -p PORT [-a ADDR] [-q]
  *
  * `client.exe bench` must notice a server that gets the echo wrong, and
  * the lab has no such server (every step is meant to be right), so the
@@ -14,6 +14,10 @@
  *   close    echoes what its first recv() returns, then closes the
  *            connection (a half-close, then it reads until the client
  *            closes: the client sees end-of-file, not a reset).
+ *   starve   echoes everything right, but favours its first connection:
+ *            every other one waits STARVE_DELAY_MS before each echo, so
+ *            the first is served many times as often (the unfairness
+ *            `slowest_share` must show).
  *
  * A thread per connection with blocking calls: it serves a handful of
  * connections for a few seconds, and the driver ends it with
@@ -22,14 +26,16 @@
  */
 #include "tests.h"
 
-enum bad_mode { BAD_CORRUPT, BAD_CLOSE };
+enum bad_mode { BAD_CORRUPT, BAD_CLOSE, BAD_STARVE };
 
 struct bad_conn {
     SOCKET s;
     enum bad_mode mode;
+    int favoured; /* starve: the first connection, never delayed */
 };
 
 #define CORRUPT_EVERY 1000
+#define STARVE_DELAY_MS 50
 
 static int send_all_blocking(SOCKET s, const char *p, int n)
 {
@@ -48,6 +54,7 @@ static DWORD WINAPI bad_conn_main(LPVOID arg)
     struct bad_conn *bc = (struct bad_conn *)arg;
     SOCKET s = bc->s;
     enum bad_mode mode = bc->mode;
+    int favoured = bc->favoured;
     unsigned long long total = 0;
     char buf[16384];
     int n;
@@ -57,6 +64,8 @@ static DWORD WINAPI bad_conn_main(LPVOID arg)
             for (int i = 0; i < n; i++)
                 if ((total + (unsigned long long)i) % CORRUPT_EVERY == CORRUPT_EVERY - 1)
                     buf[i] = (char)(buf[i] ^ 0x20);
+        if (mode == BAD_STARVE && !favoured)
+            Sleep(STARVE_DELAY_MS);
         total += (unsigned long long)n;
         if (!send_all_blocking(s, buf, n))
             break;
@@ -73,7 +82,8 @@ static DWORD WINAPI bad_conn_main(LPVOID arg)
 
 static void bad_usage(void)
 {
-    fprintf(stderr, "usage: run_tests.exe --bad-server corrupt|close -p PORT [-a ADDR] [-q]\n");
+    fprintf(stderr, "usage: run_tests.exe --bad-server corrupt|close|starve -p PORT [-a ADDR] "
+                    "[-q]\n");
     fflush(stderr);
 }
 
@@ -97,6 +107,8 @@ int bad_server_main(int argc, char **argv)
         mode = BAD_CORRUPT;
     } else if (strcmp(mode_name, "close") == 0) {
         mode = BAD_CLOSE;
+    } else if (strcmp(mode_name, "starve") == 0) {
+        mode = BAD_STARVE;
     } else {
         bad_usage();
         return 2;
@@ -148,7 +160,7 @@ int bad_server_main(int argc, char **argv)
     }
     printf("bad-server %s: listening on %s:%ld\n", mode_name, addr, port);
     fflush(stdout);
-    for (;;) {
+    for (int accepted = 0;; accepted++) {
         struct bad_conn *bc;
         HANDLE t;
         SOCKET a = accept(l, NULL, NULL);
@@ -164,6 +176,7 @@ int bad_server_main(int argc, char **argv)
         }
         bc->s = a;
         bc->mode = mode;
+        bc->favoured = accepted == 0;
         t = CreateThread(NULL, 64 * 1024, bad_conn_main, bc, STACK_SIZE_PARAM_IS_A_RESERVATION,
                          NULL);
         if (t == NULL) {

@@ -16,7 +16,7 @@
 
 #define CLIENT_MS 15000  /* the echo client: 3 lines, or a connect refused (its own limit: 5 s) */
 #define BENCH_MS 60000   /* a bench run of a few seconds, with its own 5 s timeouts */
-#define COMPARE_MS 60000 /* compare of 2 steps x 2 counts x 1 s: about 5 s under Wine */
+#define COMPARE_MS 120000 /* compare of 2 steps x 2 counts x 1 s: about 20 s under Wine */
 
 /* ------------------------------------------------------------------------
  * Helpers
@@ -414,12 +414,58 @@ static enum result case_bench_detects_errors(struct ctx *c)
 }
 
 /* ------------------------------------------------------------------------
+ * bench-fairness: a server that favours one connection gets a
+ * slowest_share well below 1
+ * --------------------------------------------------------------------- */
+
+static enum result case_bench_fairness(struct ctx *c)
+{
+    char why[WHY_SIZE], args[96], line[512], tail[WHY_SIZE / 4];
+    const char *prefix = "fairness: slowest served connection at ";
+    struct proc srv, p;
+    struct bench_report b;
+    double share;
+    char *end;
+    if (!server_start_args(&srv, self_path(), "--bad-server starve ", 1, why, sizeof why))
+        return fail(c, "the --bad-server starve helper: %s", why);
+    /* a timed run: with -n every connection would end with the same count */
+    snprintf(args, sizeof args, "bench -p %u -c 8 -d 2", (unsigned)srv.port);
+    if (!run_client(&p, c->exe, args, NULL, BENCH_MS, why, sizeof why)) {
+        proc_stop(&srv);
+        return fail(c, "bench against a server that starves all connections but one: %s", why);
+    }
+    proc_stop(&srv);
+    memset(&b, 0, sizeof b);
+    if (!parse_bench(&p, &b, why, sizeof why) ||
+        !proc_find_line(&p, OUT_STREAM, prefix, 1, line, sizeof line)) {
+        proc_tail(&p, OUT_STREAM, tail, sizeof tail);
+        proc_stop(&p);
+        return fail(c, "no \"%s\" line in bench's output: %s", prefix, tail);
+    }
+    proc_stop(&p);
+    share = strtod(line + strlen(prefix), &end);
+    if (end == line + strlen(prefix))
+        return fail(c, "not a number after \"%s\": %s", prefix, line);
+    if (b.served != 8)
+        return fail(c, "against the starving server: %lld of 8 connections served", b.served);
+    /* the favoured one is echoed at once, the seven others after 50 ms each */
+    if (!(share < 0.5))
+        return fail(c, "against a server that favours one connection: slowest_share %.2f, "
+                       "expected well below 1",
+                    share);
+    info(c, "one connection favoured: slowest_share %.2f, %lld messages", share, b.messages);
+    return RES_PASS;
+}
+
+/* ------------------------------------------------------------------------
  * compare-short: a small comparison writes its three files
  * --------------------------------------------------------------------- */
 
 #define CMP_STEPS 2
 #define CMP_COUNTS 2
-static const char *const cmp_steps[CMP_STEPS] = {"02_thread_per_client", "09_iocp"};
+static const char *const cmp_steps[CMP_STEPS] = {"03_nonblocking", "09_iocp"};
+/* one per measure: msgs/s, served, p99, CPU, idle CPU, threads, memory, fairness */
+#define CMP_PANELS 8
 static const char *const cmp_counts[CMP_COUNTS] = {"1", "8"};
 
 #define MAX_CELLS 32
@@ -523,9 +569,10 @@ static int check_md(char *text, char *why, size_t whysz)
             i_step = cell_index(cells, n, "step");
             i_conns = cell_index(cells, n, "conns");
             i_rate = cell_index(cells, n, "msgs/s");
-            if (i_step < 0 || i_conns < 0 || i_rate < 0) {
-                snprintf(why, whysz, "comparison.md: the table header has no step, conns or "
-                                     "msgs/s column");
+            if (i_step < 0 || i_conns < 0 || i_rate < 0 || cell_index(cells, n, "idle CPU %") < 0 ||
+                cell_index(cells, n, "fair") < 0) {
+                snprintf(why, whysz, "comparison.md: the table header has no step, conns, "
+                                     "msgs/s, idle CPU %% or fair column");
                 return 0;
             }
             continue;
@@ -567,15 +614,23 @@ static int check_md(char *text, char *why, size_t whysz)
     return 1;
 }
 
+/* idle_cpu_pct of each step (the smallest over its rows for 03, the
+ * largest for the others): filled by check_csv */
+static double idle_03_least, idle_others_most;
+
 static int check_csv(char *text, char *why, size_t whysz)
 {
     static const char *const columns[] = {
         "step", "connections", "established", "served", "refused", "messages", "seconds",
         "msgs_per_sec", "p50_ms", "p99_ms", "err_mismatch", "err_timeout", "note",
+        "server_cpu_s", "cpu_s_per_100k", "idle_cpu_pct", "slowest_share", "threads", "mem_mb",
+        "runs", "msgs_per_sec_min", "msgs_per_sec_max",
     };
     char *cells[MAX_CELLS], *line = next_line(&text);
     int seen[CMP_STEPS * CMP_COUNTS] = {0};
-    int n, header, rows = 0, i_step, i_conns, i_served, i_rate;
+    int n, header, rows = 0, i_step, i_conns, i_served, i_rate, i_idle, i_note;
+    idle_03_least = 1e9;
+    idle_others_most = 0;
     if (line == NULL) {
         snprintf(why, whysz, "comparison.csv is empty");
         return 0;
@@ -590,8 +645,10 @@ static int check_csv(char *text, char *why, size_t whysz)
     i_conns = cell_index(cells, header, "connections");
     i_served = cell_index(cells, header, "served");
     i_rate = cell_index(cells, header, "msgs_per_sec");
+    i_idle = cell_index(cells, header, "idle_cpu_pct");
+    i_note = cell_index(cells, header, "note");
     while ((line = next_line(&text)) != NULL) {
-        double conns, served, rate;
+        double conns, served, rate, idle, x;
         int pair;
         if (line[0] == '\0' || strcmp(line, "\r") == 0)
             continue;
@@ -620,6 +677,21 @@ static int check_csv(char *text, char *why, size_t whysz)
                      cells[i_step], cells[i_conns], cells[i_rate]);
             return 0;
         }
+        /* every other column is a number (the step and the note excepted) */
+        for (int k = 0; k < n; k++)
+            if (k != i_step && k != i_note && !cell_number(cells[k], &x)) {
+                snprintf(why, whysz, "comparison.csv: %s, %s connections: column %d is \"%s\", "
+                                     "not a number",
+                         cells[i_step], cells[i_conns], k + 1, cells[k]);
+                return 0;
+            }
+        cell_number(cells[i_idle], &idle);
+        if (strcmp(cells[i_step], "03_nonblocking") == 0) {
+            if (idle < idle_03_least)
+                idle_03_least = idle;
+        } else if (idle > idle_others_most) {
+            idle_others_most = idle;
+        }
     }
     if (rows != CMP_STEPS * CMP_COUNTS) {
         snprintf(why, whysz, "comparison.csv: %d data rows, expected %d", rows,
@@ -629,12 +701,19 @@ static int check_csv(char *text, char *why, size_t whysz)
     return 1;
 }
 
-/* An <svg> document with one line (<polyline>) per step, each through one
- * point per connection count. */
+/* An <svg> document with one panel per measure, and in each one line
+ * (<polyline>) per step, each through one point per connection count. */
 static int check_svg(const char *text, char *why, size_t whysz)
 {
     const char *p = text, *end = text + strlen(text);
-    int lines = 0;
+    int lines = 0, panels = 0;
+    for (const char *q = text; (q = strstr(q, "<g class=\"panel\"")) != NULL; q++)
+        panels++;
+    if (panels != CMP_PANELS) {
+        snprintf(why, whysz, "comparison.svg: %d panels (<g class=\"panel\">), expected %d", panels,
+                 CMP_PANELS);
+        return 0;
+    }
     while (*p == ' ' || *p == '\r' || *p == '\n' || *p == '\t')
         p++;
     while (end > p && (end[-1] == ' ' || end[-1] == '\r' || end[-1] == '\n' || end[-1] == '\t'))
@@ -681,9 +760,10 @@ static int check_svg(const char *text, char *why, size_t whysz)
         }
         p = close;
     }
-    if (lines != CMP_STEPS) {
-        snprintf(why, whysz, "comparison.svg: %d <polyline> elements, expected %d (one per step)",
-                 lines, CMP_STEPS);
+    if (lines != CMP_STEPS * CMP_PANELS) {
+        snprintf(why, whysz, "comparison.svg: %d <polyline> elements, expected %d (one per step "
+                             "and panel)",
+                 lines, CMP_STEPS * CMP_PANELS);
         return 0;
     }
     return 1;
@@ -723,7 +803,10 @@ static enum result case_compare_short(struct ctx *c)
              (unsigned long)GetCurrentProcessId(), (unsigned long long)now_ms());
     if (!CreateDirectoryA(dir, NULL))
         return fail(c, "CreateDirectory(%s) failed: error %lu", dir, GetLastError());
-    snprintf(args, sizeof args, "compare --steps 2,9 --counts 1,8 -d 1 -o \"%s\"", dir);
+    /* --same-prefix: under Wine the servers then run in this prefix, as
+     * they do on Windows, and no second prefix is created for the test */
+    snprintf(args, sizeof args, "compare --steps 3,9 --counts 1,8 -d 1 --same-prefix -o \"%s\"",
+             dir);
     t0 = now_ms();
     if (!run_client(&p, c->exe, args, NULL, COMPARE_MS, why, sizeof why)) {
         out = fail(c, "%s", why);
@@ -750,6 +833,14 @@ static enum result case_compare_short(struct ctx *c)
     if (!check_md(text[0], why, sizeof why) || !check_csv(text[1], why, sizeof why) ||
         !check_svg(text[2], why, sizeof why))
         out = fail(c, "%s", why);
+    /* 03 polls: with its clients silent it still spins, the others wait */
+    else if (!(idle_03_least > 2 * idle_others_most + 2))
+        out = fail(c, "idle CPU: 03_nonblocking %.1f%% at least, 09_iocp %.1f%% at most: 03's "
+                      "spin should stand clearly above",
+                   idle_03_least, idle_others_most);
+    else
+        info(c, "idle CPU: 03_nonblocking at least %.1f%%, 09_iocp at most %.1f%%", idle_03_least,
+             idle_others_most);
 done:
     for (i = 0; i < N_CMP_FILES; i++) {
         free(text[i]);
@@ -769,6 +860,7 @@ const struct test_case client_cases[] = {
     {"echo-client", 0, 60, case_echo_client},
     {"bench-counts", 0, 90, case_bench_counts},
     {"bench-detects-errors", 0, 240, case_bench_detects_errors},
-    {"compare-short", 0, 90, case_compare_short},
+    {"compare-short", 0, 180, case_compare_short},
+    {"bench-fairness", 0, 90, case_bench_fairness},
     {NULL, 0, 0, NULL},
 };
