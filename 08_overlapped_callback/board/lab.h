@@ -33,6 +33,8 @@
 #include <winsock2.h>
 #include <ws2tcpip.h>
 #include <windows.h>
+#include <psapi.h>
+#include <tlhelp32.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -189,6 +191,96 @@ static LAB_INLINE int lab_accept_gone(int err)
 }
 
 /* ------------------------------------------------------------------------
+ * Self-report for client.exe compare: -S MS
+ * --------------------------------------------------------------------- */
+
+/* With -S MS a thread started at the ready line prints, every MS ms, one
+ *   stats: t_ms=N cpu_ms=N threads=N ws_kb=N ws_peak_kb=N
+ * line: this process's clock, CPU time (user + kernel), threads, working
+ * set and its peak. `compare` reads these lines instead of opening the
+ * process: on Linux it runs the servers in a Wine prefix of their own, so
+ * that the generator does not share their wineserver, and a process in
+ * another prefix cannot be opened. Not part of the contract; a student can
+ * ignore it. The reporter leaves itself out: its own CPU time is
+ * subtracted and it is not counted as a thread. Counting threads takes a
+ * snapshot of the system's threads (about 3 ms of CPU under Wine), so it
+ * is counted on every fifth line only. */
+static DWORD lab_stats_ms;
+
+static LAB_INLINE int lab_stats_threads(void)
+{
+    THREADENTRY32 te;
+    int n = 0;
+    DWORD pid = GetCurrentProcessId();
+    HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPTHREAD, 0);
+    if (snap == INVALID_HANDLE_VALUE)
+        return 0;
+    te.dwSize = sizeof te;
+    if (Thread32First(snap, &te)) {
+        do {
+            if (te.th32OwnerProcessID == pid)
+                n++;
+        } while (Thread32Next(snap, &te));
+    }
+    CloseHandle(snap);
+    return n;
+}
+
+static LAB_INLINE ULONGLONG lab_stats_ft(const FILETIME *a, const FILETIME *b)
+{
+    ULARGE_INTEGER x, y;
+    x.LowPart = a->dwLowDateTime;
+    x.HighPart = a->dwHighDateTime;
+    y.LowPart = b->dwLowDateTime;
+    y.HighPart = b->dwHighDateTime;
+    return x.QuadPart + y.QuadPart; /* 100 ns units */
+}
+
+static LAB_INLINE DWORD WINAPI lab_stats_main(void *arg)
+{
+    ULONGLONG shown = 0; /* never less than a previous line: the two times
+                            it subtracts tick at different moments */
+    int threads = 0;
+    (void)arg;
+    for (unsigned long line = 0; lab_stats_ms != 0; line++) { /* until the process ends */
+        FILETIME c, e, k, u, tk, tu;
+        ULONGLONG cpu = 0, mine = 0;
+        PROCESS_MEMORY_COUNTERS pm;
+        if (GetProcessTimes(GetCurrentProcess(), &c, &e, &k, &u))
+            cpu = lab_stats_ft(&k, &u);
+        if (GetThreadTimes(GetCurrentThread(), &c, &e, &tk, &tu))
+            mine = lab_stats_ft(&tk, &tu);
+        if (cpu > mine && cpu - mine > shown)
+            shown = cpu - mine;
+        if (line % 5 == 0)
+            threads = lab_stats_threads() - 1;
+        memset(&pm, 0, sizeof pm);
+        pm.cb = sizeof pm;
+        K32GetProcessMemoryInfo(GetCurrentProcess(), &pm, sizeof pm);
+        /* printf and fflush, not lab_log: these lines are for a program,
+         * and -q must not silence them */
+        printf("stats: t_ms=%llu cpu_ms=%llu threads=%d ws_kb=%llu ws_peak_kb=%llu\n",
+               (unsigned long long)GetTickCount64(), shown / 10000, threads,
+               (unsigned long long)pm.WorkingSetSize / 1024,
+               (unsigned long long)pm.PeakWorkingSetSize / 1024);
+        fflush(stdout);
+        Sleep(lab_stats_ms);
+    }
+    return 0;
+}
+
+static LAB_INLINE void lab_stats_start(void)
+{
+    HANDLE t;
+    if (lab_stats_ms == 0)
+        return;
+    t = CreateThread(NULL, 0, lab_stats_main, NULL, 0, NULL);
+    if (t == NULL)
+        lab_fatal("CreateThread", (int)GetLastError());
+    CloseHandle(t); /* it runs until the process ends */
+}
+
+/* ------------------------------------------------------------------------
  * Command line
  * --------------------------------------------------------------------- */
 
@@ -259,6 +351,11 @@ static LAB_INLINE void lab_parse_args(int argc, char **argv, struct lab_options 
                 lab_bad_args(prog, flags, "-a needs a dotted IPv4 address", val);
             memcpy(o->addr, val, strlen(val) + 1);
             i++;
+        } else if (strcmp(a, "-S") == 0) { /* compare's self-report, see lab_stats_ms */
+            if (!lab_parse_num(val, 10, 60000, &v))
+                lab_bad_args(prog, flags, "-S needs milliseconds 10..60000", val);
+            lab_stats_ms = (DWORD)v;
+            i++;
         } else if (strcmp(a, "-t") == 0 && (flags & LAB_OPT_THREADS)) {
             if (!lab_parse_num(val, 1, 256, &v))
                 lab_bad_args(prog, flags, "-t needs a thread count 1..256", val);
@@ -318,6 +415,7 @@ static LAB_INLINE SOCKET lab_listen(const struct lab_options *o, DWORD wsa_flags
 static LAB_INLINE void lab_ready(const struct lab_options *o, const char *model)
 {
     lab_log("%s: listening on %s:%u", model, o->addr, (unsigned)o->port);
+    lab_stats_start();
 }
 
 /* ------------------------------------------------------------------------
