@@ -255,34 +255,51 @@ static void summarise(struct cell *cl)
  * Command line
  * --------------------------------------------------------------------- */
 
-static void compare_usage(FILE *f)
-{
-    fprintf(
-        f,
-        "usage: client.exe compare [--steps LIST] [--counts LIST] [-b BYTES] [-d SECONDS]\n"
-        "                          [-r REPEATS] [-T THREADS] [--bin DIR] [-o DIR]\n"
-        "                          [--same-prefix] [--no-native] [--wine-generator]\n"
-        "  Runs every echo step under the same load, one fresh server per measurement,\n"
-        "  and prints connections served, msgs/s, p99 latency, server CPU per 100k\n"
-        "  messages, server CPU while the clients are silent, fairness (the slowest\n"
-        "  connection's share of the mean), threads and memory.\n"
-        "  --steps LIST   comma-separated step names or numbers (default: all nine),\n"
-        "                 and under Wine " NATIVE_ET " / " NATIVE_LT " (native Linux)\n"
-        "  --counts LIST  comma-separated connection counts (default 1,16,64,256,1000)\n"
-        "  -b BYTES       message size (default 64)\n"
-        "  -d SECONDS     measured seconds per run (default 3)\n"
-        "  -r REPEATS     runs per point, the median is reported (default 1, at most %d)\n"
-        "  -T THREADS     generator threads (default 4)\n"
-        "  --bin DIR      where the servers are (default: next to client.exe)\n"
-        "  -o DIR         where comparison.md/.csv/.svg go (default: DIR of --bin, i.e. build/)\n"
-        "  --same-prefix  under Wine: run the servers in the generator's own Wine prefix\n"
-        "                 (the old way; they then share one wineserver)\n"
-        "  --no-native    under Wine: no native Linux epoll row\n"
-        "  --wine-generator  under Wine: load from client.exe bench, not from\n"
-        "                 build/native_bench (the default when it is there)\n",
-        CMP_MAX_REPEATS);
-    fflush(f);
-}
+/* What the option table fills; compare_main turns it into the run. */
+static struct {
+    const char *steps, *counts, *bin, *out;
+    int bytes, seconds, repeats, threads;
+    int same_prefix, no_native, wine_generator;
+} opt_cmp;
+
+static const struct opt compare_options[] = {
+    {"--steps", OPT_STR, &opt_cmp.steps, 1, 200, "LIST",
+     "comma-separated step names or numbers (default: all nine),\n"
+     "                 and under Wine " NATIVE_ET " / " NATIVE_LT " (native Linux)"},
+    {"--counts", OPT_STR, &opt_cmp.counts, 1, 200, "LIST",
+     "comma-separated connection counts (default 1,16,64,256,1000)"},
+    {"-b", OPT_INT, &opt_cmp.bytes, 1, 1048576, "BYTES", "message size (default 64)"},
+    {"-d", OPT_INT, &opt_cmp.seconds, 1, 600, "SECONDS", "measured seconds per run (default 3)"},
+    {"-r", OPT_INT, &opt_cmp.repeats, 1, CMP_MAX_REPEATS, "REPEATS",
+     "runs per point, the median is reported (default 1)"},
+    {"-T", OPT_INT, &opt_cmp.threads, 1, 64, "THREADS", "generator threads (default 4)"},
+    {"--bin", OPT_STR, &opt_cmp.bin, 1, MAX_PATH - 1, "DIR",
+     "where the servers are (default: next to client.exe)"},
+    {"-o", OPT_STR, &opt_cmp.out, 1, MAX_PATH - 1, "DIR",
+     "where comparison.md/.csv/.svg go (default: DIR of --bin, i.e. build/)"},
+    {"--same-prefix", OPT_FLAG, &opt_cmp.same_prefix, 0, 0, NULL,
+     "under Wine: run the servers in the generator's own Wine prefix\n"
+     "                 (the old way; they then share one wineserver)"},
+    {"--no-native", OPT_FLAG, &opt_cmp.no_native, 0, 0, NULL,
+     "under Wine: no native Linux epoll row"},
+    {"--wine-generator", OPT_FLAG, &opt_cmp.wine_generator, 0, 0, NULL,
+     "under Wine: load from client.exe bench, not from\n"
+     "                 build/native_bench (the default when it is there)"},
+    OPT_END,
+};
+
+static const struct opt_spec compare_spec = {
+    "compare",
+    "usage: client.exe compare [--steps LIST] [--counts LIST] [-b BYTES] [-d SECONDS]\n"
+    "                          [-r REPEATS] [-T THREADS] [--bin DIR] [-o DIR]\n"
+    "                          [--same-prefix] [--no-native] [--wine-generator]\n"
+    "  Runs every echo step under the same load, one fresh server per measurement,\n"
+    "  and prints connections served, msgs/s, p99 latency, server CPU per 100k\n"
+    "  messages, server CPU while the clients are silent, fairness (the slowest\n"
+    "  connection's share of the mean), threads and memory.\n",
+    compare_options,
+    NULL,
+};
 
 static int add_target(const char *name, int native)
 {
@@ -378,7 +395,6 @@ int compare_main(int argc, char **argv)
     char bin[MAX_PATH], out[MAX_PATH] = "";
     struct bench_config base;
     int steps_given = 0, separate = 1, native = 1, wine_generator = 0;
-    long v;
 
     memset(&res, 0, sizeof res);
     memset(&base, 0, sizeof base);
@@ -402,50 +418,30 @@ int compare_main(int argc, char **argv)
     parse_steps("1,2,3,4,5,6,7,8,9");
     parse_counts("1,16,64,256,1000");
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *val = (i + 1 < argc) ? argv[i + 1] : NULL;
-        int bad = 0;
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            compare_usage(stdout);
-            return 0;
-        } else if (strcmp(a, "--wine-generator") == 0) {
-            wine_generator = 1;
-            continue;
-        } else if (strcmp(a, "--same-prefix") == 0) {
-            separate = 0;
-            continue;
-        } else if (strcmp(a, "--no-native") == 0) {
-            native = 0;
-            continue;
-        } else if (val == NULL) {
-            bad = 1;
-        } else if (strcmp(a, "--steps") == 0) {
-            bad = parse_steps(val) != 0;
-            steps_given = 1;
-        } else if (strcmp(a, "--counts") == 0) {
-            bad = parse_counts(val) != 0;
-        } else if (strcmp(a, "-b") == 0 && net_parse_num(val, 1, 1048576, &v)) {
-            base.bytes = (int)v;
-        } else if (strcmp(a, "-d") == 0 && net_parse_num(val, 1, 600, &v)) {
-            base.seconds = (int)v;
-        } else if (strcmp(a, "-r") == 0 && net_parse_num(val, 1, CMP_MAX_REPEATS, &v)) {
-            res.repeats = (int)v;
-        } else if (strcmp(a, "-T") == 0 && net_parse_num(val, 1, 64, &v)) {
-            base.threads = (int)v;
-        } else if (strcmp(a, "--bin") == 0 && strlen(val) < sizeof bin) {
-            memcpy(bin, val, strlen(val) + 1);
-        } else if (strcmp(a, "-o") == 0 && strlen(val) < sizeof out) {
-            memcpy(out, val, strlen(val) + 1);
-        } else {
-            bad = 1;
-        }
-        if (bad) {
-            fprintf(stderr, "compare: bad or unknown argument: %s\n", a);
-            compare_usage(stderr);
-            return 2;
-        }
-        i++;
-    }
+    memset(&opt_cmp, 0, sizeof opt_cmp);
+    opt_cmp.bytes = base.bytes;
+    opt_cmp.seconds = base.seconds;
+    opt_cmp.repeats = res.repeats;
+    opt_cmp.threads = base.threads;
+    int rc = opt_parse(&compare_spec, argc, argv); /* -1: go on */
+    if (rc != -1)
+        return rc;
+    if (opt_cmp.steps != NULL && parse_steps(opt_cmp.steps) != 0)
+        return opt_fail(&compare_spec, "--steps: bad step list");
+    if (opt_cmp.counts != NULL && parse_counts(opt_cmp.counts) != 0)
+        return opt_fail(&compare_spec, "--counts: bad connection counts");
+    steps_given = opt_cmp.steps != NULL;
+    separate = !opt_cmp.same_prefix;
+    native = !opt_cmp.no_native;
+    wine_generator = opt_cmp.wine_generator;
+    base.bytes = opt_cmp.bytes;
+    base.seconds = opt_cmp.seconds;
+    base.threads = opt_cmp.threads;
+    res.repeats = opt_cmp.repeats;
+    if (opt_cmp.bin != NULL)
+        memcpy(bin, opt_cmp.bin, strlen(opt_cmp.bin) + 1);
+    if (opt_cmp.out != NULL)
+        memcpy(out, opt_cmp.out, strlen(opt_cmp.out) + 1);
     if (out[0] == '\0')
         memcpy(out, bin, strlen(bin) + 1);
     CreateDirectoryA(out, NULL); /* fails harmlessly when it exists */
@@ -530,7 +526,7 @@ int compare_main(int argc, char **argv)
     printf("\n%s\n%s\n\n", res.title, res.setup);
     render_table(stdout, &res, 0);
     fflush(stdout);
-    int rc = 0;
+    rc = 0;
     rc |= write_file(out, "comparison.md", table_writer);
     rc |= write_file(out, "comparison.csv", render_csv);
     rc |= write_file(out, "comparison.svg", render_svg);
