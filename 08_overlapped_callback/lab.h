@@ -276,7 +276,7 @@ static LAB_INLINE void lab_stats_start(void)
         return;
     t = CreateThread(NULL, 0, lab_stats_main, NULL, 0, NULL);
     if (t == NULL)
-        lab_fatal("CreateThread", (int)GetLastError());
+        lab_fatal_win32("CreateThread", GetLastError());
     CloseHandle(t); /* it runs until the process ends */
 }
 
