@@ -237,6 +237,7 @@ struct worker {
 #ifdef GAME_PROFILE
 struct game_profile {
     volatile LONG64 wsasend, wsarecv, waits, entries, timer_posts, pairs, world_ticks, send_ticks;
+    volatile LONG64 send_inline, recv_inline; /* completed at once, handled without the port */
 };
 extern struct game_profile prof;
 #define PROF_ADD(field, n) InterlockedExchangeAdd64(&prof.field, (LONG64)(n))
@@ -253,6 +254,10 @@ struct net_handlers {
     void (*on_io)(struct worker *w, struct io_op *op, DWORD bytes, int err);
     /* Work posted with net_post. */
     void (*on_posted)(struct worker *w, void *what, DWORD count);
+    /* The worker handled every completion of one wake-up (one
+     * GetQueuedCompletionStatusEx call): the layer above issues what it
+     * gathered meanwhile (the sessions: one WSASend per session). */
+    void (*on_wake_done)(struct worker *w);
     const void *refusal; /* sent to a client refused when full */
     unsigned refusal_len;
 };
@@ -265,6 +270,7 @@ void net_wait_drained(void);
 void net_stop_workers(void);
 void net_packet_counts(LONG64 *in, LONG64 *out, LONG64 *timer_events);
 void net_post(void *what, DWORD count);
+int net_requeue(struct io_op *op, DWORD bytes);
 void op_begin(void);
 void op_end(void);
 int op_error(SOCKET sock, struct io_op *op, int err);
@@ -302,7 +308,11 @@ struct session {
     enum session_state state;
     SOCKET sock;           /* INVALID_SOCKET once closed */
     int pending;           /* 1 for the receive side until it has left, +1 while a send is in flight */
-    int sending;           /* send_op is in flight */
+    int sending;           /* send_op is in flight (or about to be issued) */
+    int out_listed;        /* in a worker's outbox: a WSASend is wanted at the end of its wake-up */
+    int io_busy;           /* threads issuing a WSASend or WSARecv on `sock` without the lock */
+    SOCKET close_later;    /* closed while io_busy: the last of those threads closes this handle */
+    int skip_port;         /* FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is set on `sock` */
     int flush_pending;     /* `flush` is scheduled (only its handler clears it) */
     struct timer_event flush; /* sends what was queued lazily (session_send) */
     char *queue;           /* send ring, queue_size bytes */
@@ -361,7 +371,8 @@ void session_on_io(struct worker *w, struct io_op *op, DWORD bytes, int err); /*
 void session_close(struct session *s, int is_error, const char *fmt, ...);
 int session_is_open(struct session *s);
 void session_send(struct worker *w, struct session *s, const void *pkt, unsigned n, int lazy);
-void session_flush(struct session *s);
+void session_flush(struct worker *w, struct session *s);
+void sessions_issue(struct worker *w); /* net_handlers.on_wake_done */
 unsigned session_backlog(const struct session *s);
 void session_notify_drained(struct session *s);
 void session_drain_done(struct session *s);

@@ -110,8 +110,8 @@ static void print_status(void)
 #ifdef GAME_PROFILE
     {
         /* what happened per second since the last line */
-        static LONG64 last[8];
-        LONG64 cur[8];
+        static LONG64 last[10];
+        LONG64 cur[10];
         LARGE_INTEGER f;
         QueryPerformanceFrequency(&f);
         cur[0] = prof.wsasend;
@@ -122,15 +122,19 @@ static void print_status(void)
         cur[5] = prof.pairs;
         cur[6] = prof.world_ticks;
         cur[7] = prof.send_ticks;
+        cur[8] = prof.send_inline;
+        cur[9] = prof.recv_inline;
         lab_log("profile: %lld WSASend/s, %lld WSARecv/s, %lld GQCSEx/s (%.2f entries each), "
                 "%lld timer posts/s, %lld pair checks/s, world code %.1f%% of one CPU, "
-                "WSASend calls %.1f%%",
+                "WSASend calls %.1f%%, completed at once: %lld sends/s, %lld receives/s",
                 (long long)((cur[0] - last[0]) * 1000 / (LONG64)ms), (long long)((cur[1] - last[1]) * 1000 / (LONG64)ms),
                 (long long)((cur[2] - last[2]) * 1000 / (LONG64)ms),
                 cur[2] > last[2] ? (double)(cur[3] - last[3]) / (double)(cur[2] - last[2]) : 0.0,
                 (long long)((cur[4] - last[4]) * 1000 / (LONG64)ms), (long long)((cur[5] - last[5]) * 1000 / (LONG64)ms),
                 100.0 * (double)(cur[6] - last[6]) / (double)f.QuadPart / ((double)ms / 1000.0),
-                100.0 * (double)(cur[7] - last[7]) / (double)f.QuadPart / ((double)ms / 1000.0));
+                100.0 * (double)(cur[7] - last[7]) / (double)f.QuadPart / ((double)ms / 1000.0),
+                (long long)((cur[8] - last[8]) * 1000 / (LONG64)ms),
+                (long long)((cur[9] - last[9]) * 1000 / (LONG64)ms));
         memcpy(last, cur, sizeof last);
     }
 #endif
@@ -153,7 +157,7 @@ static void on_timer_batch(struct worker *w, void *what, DWORD count)
         struct timer_event *next = e->next;
         InterlockedIncrement64(&w->timer_events);
         if (e->kind == TIMER_FLUSH)
-            session_flush(&sessions[e->target]);
+            session_flush(w, &sessions[e->target]);
         else
             world_timer(w, e);
         e = next;
@@ -173,6 +177,7 @@ static void wire_layers(struct net_handlers *net)
     net->on_accept = session_open;
     net->on_io = session_on_io;
     net->on_posted = on_timer_batch;
+    net->on_wake_done = sessions_issue;
     net->refusal = refusal;
     net->refusal_len = codec_login_fail(refusal);
 }

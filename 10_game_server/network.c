@@ -389,6 +389,10 @@ static unsigned __stdcall worker_main(void *arg)
                 on_io_done(w, en->lpOverlapped, en->dwNumberOfBytesTransferred);
             }
         }
+        /* Everything this wake-up produced for the clients goes out now,
+         * one WSASend per session however many packets each one got
+         * (session.c, "Sending"). */
+        up.on_wake_done(w);
         if (stop)
             break;
     }
@@ -404,6 +408,18 @@ void net_post(void *what, DWORD count)
     PROF_ADD(timer_posts, 1);
     if (!PostQueuedCompletionStatus(port, count, KEY_TIMER, (OVERLAPPED *)what))
         lab_error("PostQueuedCompletionStatus (posted work)", (int)GetLastError());
+}
+
+/* An operation of the layer above that completed at once, handed back to
+ * the port as if the kernel had queued its completion: a worker (maybe
+ * this one, later) gets it through on_io with `bytes`. The layer above
+ * uses it when it would otherwise handle completions inline without end
+ * (session.c: a receive that keeps completing at once). The operation's
+ * status (OVERLAPPED.Internal) is what the call that completed set.
+ * 0 when the port refused it (no memory): the caller handles it itself. */
+int net_requeue(struct io_op *op, DWORD bytes)
+{
+    return PostQueuedCompletionStatus(port, bytes, KEY_IO, &op->ov) != 0;
 }
 
 /* Loads an extension function (AcceptEx and its helper live in
