@@ -111,8 +111,11 @@ struct worker; /* below; sessions take one as a parameter */
  * later (or earlier, with the player's own next packet). Under Wine every
  * WSASend is a round trip to the wineserver, and an NPC's move is one
  * 14-byte packet for one or two players: sent at once, it costs a system
- * call per packet. Measured in README.md ("Profile and scale"). */
+ * call per packet. Measured in README.md ("Profile and scale"), also with
+ * 250, 500 and 1,000 ms (build with -DNPC_FLUSH_MS=...): no clear gain. */
+#ifndef NPC_FLUSH_MS
 #define NPC_FLUSH_MS 100
+#endif
 
 /* A view list starts with room for VIEW_MIN_CAP slots (a set of up to half
  * that many ids) and doubles as it fills; a slot freed with more than
