@@ -442,7 +442,8 @@ static void receive(struct worker *w, struct session *s, int have, DWORD bytes, 
             if (lab_is_peer_gone(e))
                 session_close(s, 0, "reset by peer");
             else
-                session_close(s, 1, "WSARecv failed: WSA %d: %s", e, lab_err_text(e, text, sizeof text));
+                session_close(s, 1, "WSARecv failed: WSA %d: %s", e,
+                              lab_err_text(e, text, sizeof text));
         }
         LeaveCriticalSection(&s->lock);
         if (have)
@@ -641,7 +642,8 @@ static void issue_send(struct worker *w, struct session *s)
         if (lab_is_peer_gone(e))
             session_close(s, 0, "reset by peer");
         else
-            session_close(s, 1, "WSASend failed: WSA %d: %s", e, lab_err_text(e, text, sizeof text));
+            session_close(s, 1, "WSASend failed: WSA %d: %s", e,
+                          lab_err_text(e, text, sizeof text));
     }
     LeaveCriticalSection(&s->lock);
     if (rc == 0 && s->skip_port) {
