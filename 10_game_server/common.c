@@ -108,9 +108,11 @@ static void usage(FILE *f, const char *prog)
     fprintf(f, "       %*s [-q] [-h]\n", (int)strlen(prog), "");
     fprintf(f, "  -p PORT       TCP port, 1..65535 (default %d)\n", PORT_NUM);
     fprintf(f, "  -a ADDR       IPv4 address to listen on (default 0.0.0.0)\n");
-    fprintf(f, "  -t THREADS    IOCP worker threads, 1..%d (default: 2 per processor, see README.md)\n",
-            GAME_MAX_THREADS);
-    fprintf(f, "  -m WxH        map size in tiles, each side 1..%d (default 2000x2000)\n", GAME_MAX_SIDE);
+    fprintf(
+        f, "  -t THREADS    IOCP worker threads, 1..%d (default: 2 per processor, see README.md)\n",
+        GAME_MAX_THREADS);
+    fprintf(f, "  -m WxH        map size in tiles, each side 1..%d (default 2000x2000)\n",
+            GAME_MAX_SIDE);
     fprintf(f, "  -v RANGE      view range: A sees B when |dx| <= RANGE and |dy| <= RANGE,\n");
     fprintf(f, "                0..%d (default 7, a 15x15 view)\n", GAME_MAX_SIDE);
     fprintf(f, "  -u MAX_USERS  players at the same time, 1..%d (default 10000)\n", GAME_MAX_USERS);
@@ -125,7 +127,8 @@ static void usage(FILE *f, const char *prog)
     fprintf(f, "  -r MOVES      rate limit: moves per second per player, chats and teleports a\n");
     fprintf(f, "                fifth of it; the excess is dropped; 0 = none (default %d)\n",
             RATE_DEFAULT);
-    fprintf(f, "  -q            quiet: no status lines, no line per connection (errors are still logged)\n");
+    fprintf(f, "  -q            quiet: no status lines, no line per connection (errors are still "
+               "logged)\n");
     fprintf(f, "  -h            this help\n");
     fflush(f);
 }
@@ -207,7 +210,8 @@ void game_parse_args(int argc, char **argv, struct game_options *o)
             o->port = (unsigned short)v;
         } else if (strcmp(a, "-a") == 0) {
             struct in_addr probe;
-            if (val == NULL || strlen(val) >= sizeof o->addr || inet_pton(AF_INET, val, &probe) != 1)
+            if (val == NULL || strlen(val) >= sizeof o->addr ||
+                inet_pton(AF_INET, val, &probe) != 1)
                 bad_args(prog, "-a needs a dotted IPv4 address", val);
             memcpy(o->addr, val, strlen(val) + 1);
         } else if (strcmp(a, "-t") == 0) {
@@ -278,7 +282,8 @@ SOCKET lab_listen(const struct game_options *o)
     /* SO_EXCLUSIVEADDRUSE: on Windows SO_REUSEADDR would let another
      * program bind the same port and steal connections; a server asks for
      * the opposite. A port in use then fails bind with WSAEADDRINUSE. */
-    if (setsockopt(s, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (const char *)&on, sizeof on) == SOCKET_ERROR)
+    if (setsockopt(s, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (const char *)&on, sizeof on) ==
+        SOCKET_ERROR)
         lab_fatal("setsockopt(SO_EXCLUSIVEADDRUSE)", WSAGetLastError());
     memset(&sa, 0, sizeof sa);
     sa.sin_family = AF_INET;

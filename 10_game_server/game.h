@@ -111,8 +111,11 @@ struct worker; /* below; sessions take one as a parameter */
  * later (or earlier, with the player's own next packet). Under Wine every
  * WSASend is a round trip to the wineserver, and an NPC's move is one
  * 14-byte packet for one or two players: sent at once, it costs a system
- * call per packet. Measured in README.md ("Profile and scale"). */
+ * call per packet. Measured in README.md ("Profile and scale"), also with
+ * 250, 500 and 1,000 ms (build with -DNPC_FLUSH_MS=...): no clear gain. */
+#ifndef NPC_FLUSH_MS
 #define NPC_FLUSH_MS 100
+#endif
 
 /* A view list starts with room for VIEW_MIN_CAP slots (a set of up to half
  * that many ids) and doubles as it fills; a slot freed with more than
@@ -122,7 +125,8 @@ struct worker; /* below; sessions take one as a parameter */
 #define VIEW_KEEP_CAP 256
 
 typedef char recv_buf_is_too_small[(RECV_BUF_SIZE >= 2 * CS_PACKET_MAX) ? 1 : -1];
-typedef char send_queue_is_not_a_power_of_two[((SEND_QUEUE_SIZE & (SEND_QUEUE_SIZE - 1)) == 0) ? 1 : -1];
+typedef char
+    send_queue_is_not_a_power_of_two[((SEND_QUEUE_SIZE & (SEND_QUEUE_SIZE - 1)) == 0) ? 1 : -1];
 
 /* ------------------------------------------------------------------------
  * Options (common.c parses them)
@@ -237,6 +241,7 @@ struct worker {
 #ifdef GAME_PROFILE
 struct game_profile {
     volatile LONG64 wsasend, wsarecv, waits, entries, timer_posts, pairs, world_ticks, send_ticks;
+    volatile LONG64 send_inline, recv_inline; /* completed at once, handled without the port */
 };
 extern struct game_profile prof;
 #define PROF_ADD(field, n) InterlockedExchangeAdd64(&prof.field, (LONG64)(n))
@@ -253,6 +258,10 @@ struct net_handlers {
     void (*on_io)(struct worker *w, struct io_op *op, DWORD bytes, int err);
     /* Work posted with net_post. */
     void (*on_posted)(struct worker *w, void *what, DWORD count);
+    /* The worker handled every completion of one wake-up (one
+     * GetQueuedCompletionStatusEx call): the layer above issues what it
+     * gathered meanwhile (the sessions: one WSASend per session). */
+    void (*on_wake_done)(struct worker *w);
     const void *refusal; /* sent to a client refused when full */
     unsigned refusal_len;
 };
@@ -265,6 +274,7 @@ void net_wait_drained(void);
 void net_stop_workers(void);
 void net_packet_counts(LONG64 *in, LONG64 *out, LONG64 *timer_events);
 void net_post(void *what, DWORD count);
+int net_requeue(struct io_op *op, DWORD bytes);
 void op_begin(void);
 void op_end(void);
 int op_error(SOCKET sock, struct io_op *op, int err);
@@ -301,8 +311,12 @@ struct session {
     /* Under `lock`: */
     enum session_state state;
     SOCKET sock;           /* INVALID_SOCKET once closed */
-    int pending;           /* 1 for the receive side until it has left, +1 while a send is in flight */
-    int sending;           /* send_op is in flight */
+    int pending; /* 1 for the receive side until it has left, +1 while a send is in flight */
+    int sending;           /* send_op is in flight (or about to be issued) */
+    int out_listed;        /* in a worker's outbox: a WSASend is wanted at the end of its wake-up */
+    int io_busy;           /* threads issuing a WSASend or WSARecv on `sock` without the lock */
+    SOCKET close_later;    /* closed while io_busy: the last of those threads closes this handle */
+    int skip_port;         /* FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is set on `sock` */
     int flush_pending;     /* `flush` is scheduled (only its handler clears it) */
     struct timer_event flush; /* sends what was queued lazily (session_send) */
     char *queue;           /* send ring, queue_size bytes */
@@ -361,7 +375,8 @@ void session_on_io(struct worker *w, struct io_op *op, DWORD bytes, int err); /*
 void session_close(struct session *s, int is_error, const char *fmt, ...);
 int session_is_open(struct session *s);
 void session_send(struct worker *w, struct session *s, const void *pkt, unsigned n, int lazy);
-void session_flush(struct session *s);
+void session_flush(struct worker *w, struct session *s);
+void sessions_issue(struct worker *w); /* net_handlers.on_wake_done */
 unsigned session_backlog(const struct session *s);
 void session_notify_drained(struct session *s);
 void session_drain_done(struct session *s);

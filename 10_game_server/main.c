@@ -47,8 +47,8 @@
  * IPv6.
  *
  * Build (alone, from this folder):
- *   cl /nologo /W4 /WX /Fe10_game_server.exe main.c common.c network.c session.c packet.c world.c timer.c ws2_32.lib
- *   x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -O2 -o 10_game_server.exe *.c -lws2_32
+ *   cl /nologo /W4 /WX /DWIN32_LEAN_AND_MEAN /D_WIN32_WINNT=0x0601 /Fe10_game_server.exe main.c common.c network.c session.c packet.c world.c timer.c ws2_32.lib
+ *   x86_64-w64-mingw32-gcc -std=c11 -O2 -Wall -Wextra -Werror -DWIN32_LEAN_AND_MEAN -D_WIN32_WINNT=0x0601 -o 10_game_server.exe *.c -lws2_32
  * (add -DGAME_PROFILE, or /DGAME_PROFILE for cl, for the profiling counters)
  * Run:
  *   10_game_server.exe                     (port 4000, 2000x2000 map, view range 7)
@@ -102,7 +102,8 @@ static void print_status(void)
     lab_log("status: %ld players online, %ld NPCs awake, %lld packets/s in, %lld packets/s out, "
             "%lld timer events/s",
             (long)players_online, (long)npcs_awake, (long long)((in - last_in) * 1000 / (LONG64)ms),
-            (long long)((out - last_out) * 1000 / (LONG64)ms), (long long)((timer - last_timer) * 1000 / (LONG64)ms));
+            (long long)((out - last_out) * 1000 / (LONG64)ms),
+            (long long)((timer - last_timer) * 1000 / (LONG64)ms));
     last_in = in;
     last_out = out;
     last_timer = timer;
@@ -110,8 +111,8 @@ static void print_status(void)
 #ifdef GAME_PROFILE
     {
         /* what happened per second since the last line */
-        static LONG64 last[8];
-        LONG64 cur[8];
+        static LONG64 last[10];
+        LONG64 cur[10];
         LARGE_INTEGER f;
         QueryPerformanceFrequency(&f);
         cur[0] = prof.wsasend;
@@ -122,15 +123,21 @@ static void print_status(void)
         cur[5] = prof.pairs;
         cur[6] = prof.world_ticks;
         cur[7] = prof.send_ticks;
+        cur[8] = prof.send_inline;
+        cur[9] = prof.recv_inline;
         lab_log("profile: %lld WSASend/s, %lld WSARecv/s, %lld GQCSEx/s (%.2f entries each), "
                 "%lld timer posts/s, %lld pair checks/s, world code %.1f%% of one CPU, "
-                "WSASend calls %.1f%%",
-                (long long)((cur[0] - last[0]) * 1000 / (LONG64)ms), (long long)((cur[1] - last[1]) * 1000 / (LONG64)ms),
+                "WSASend calls %.1f%%, completed at once: %lld sends/s, %lld receives/s",
+                (long long)((cur[0] - last[0]) * 1000 / (LONG64)ms),
+                (long long)((cur[1] - last[1]) * 1000 / (LONG64)ms),
                 (long long)((cur[2] - last[2]) * 1000 / (LONG64)ms),
                 cur[2] > last[2] ? (double)(cur[3] - last[3]) / (double)(cur[2] - last[2]) : 0.0,
-                (long long)((cur[4] - last[4]) * 1000 / (LONG64)ms), (long long)((cur[5] - last[5]) * 1000 / (LONG64)ms),
+                (long long)((cur[4] - last[4]) * 1000 / (LONG64)ms),
+                (long long)((cur[5] - last[5]) * 1000 / (LONG64)ms),
                 100.0 * (double)(cur[6] - last[6]) / (double)f.QuadPart / ((double)ms / 1000.0),
-                100.0 * (double)(cur[7] - last[7]) / (double)f.QuadPart / ((double)ms / 1000.0));
+                100.0 * (double)(cur[7] - last[7]) / (double)f.QuadPart / ((double)ms / 1000.0),
+                (long long)((cur[8] - last[8]) * 1000 / (LONG64)ms),
+                (long long)((cur[9] - last[9]) * 1000 / (LONG64)ms));
         memcpy(last, cur, sizeof last);
     }
 #endif
@@ -153,7 +160,7 @@ static void on_timer_batch(struct worker *w, void *what, DWORD count)
         struct timer_event *next = e->next;
         InterlockedIncrement64(&w->timer_events);
         if (e->kind == TIMER_FLUSH)
-            session_flush(&sessions[e->target]);
+            session_flush(w, &sessions[e->target]);
         else
             world_timer(w, e);
         e = next;
@@ -173,6 +180,7 @@ static void wire_layers(struct net_handlers *net)
     net->on_accept = session_open;
     net->on_io = session_on_io;
     net->on_posted = on_timer_batch;
+    net->on_wake_done = sessions_issue;
     net->refusal = refusal;
     net->refusal_len = codec_login_fail(refusal);
 }
@@ -203,8 +211,8 @@ int main(int argc, char **argv)
     timer_start(opt.npcs + 2 * opt.max_users, net_post);
     net_start(listener, opt.threads, &net);
     last_time = GetTickCount64();
-    lab_log("%s: map %dx%d, view range %d, up to %d players, %d NPCs, %d worker threads", MODEL, opt.width,
-            opt.height, opt.range, opt.max_users, opt.npcs, opt.threads);
+    lab_log("%s: map %dx%d, view range %d, up to %d players, %d NPCs, %d worker threads", MODEL,
+            opt.width, opt.height, opt.range, opt.max_users, opt.npcs, opt.threads);
     lab_log("%s: login timeout %d s, idle timeout %d s, rate limit %d moves/s (0 = none)", MODEL,
             opt.login_timeout, opt.idle_timeout, opt.rate);
     lab_log("%s: listening on %s:%u", MODEL, opt.addr, (unsigned)opt.port);
@@ -237,8 +245,8 @@ int main(int argc, char **argv)
     net_stop_workers();
     print_status();
     net_packet_counts(&in, &out, &timer);
-    lab_log("stopped: %ld connections served, %lld packets in, %lld packets out", (long)sessions_served,
-            (long long)in, (long long)out);
+    lab_log("stopped: %ld connections served, %lld packets in, %lld packets out",
+            (long)sessions_served, (long long)in, (long long)out);
     lab_done();
     return 0;
 }

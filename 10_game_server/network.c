@@ -77,8 +77,8 @@ void op_end(void)
 int op_error(SOCKET sock, struct io_op *op, int err)
 {
     DWORD n = 0, flags = 0;
-    if (err != 0 && sock != INVALID_SOCKET && !WSAGetOverlappedResult(sock, &op->ov, &n, FALSE, &flags) &&
-        WSAGetLastError() != 0)
+    if (err != 0 && sock != INVALID_SOCKET &&
+        !WSAGetOverlappedResult(sock, &op->ov, &n, FALSE, &flags) && WSAGetLastError() != 0)
         return WSAGetLastError();
     return err;
 }
@@ -192,7 +192,8 @@ static void on_accept_done(struct worker *w, struct accept_op *a, int err)
     if (CreateIoCompletionPort((HANDLE)s, port, KEY_IO, 0) == NULL) {
         char text[256];
         int e = (int)GetLastError();
-        lab_log("%s: CreateIoCompletionPort failed: WSA %d: %s", peer_str, e, lab_err_text(e, text, sizeof text));
+        lab_log("%s: CreateIoCompletionPort failed: WSA %d: %s", peer_str, e,
+                lab_err_text(e, text, sizeof text));
         closesocket(s);
     } else if (!up.on_accept(w, s, peer_str)) {
         refuse(w, s, peer_str);
@@ -368,7 +369,8 @@ static unsigned __stdcall worker_main(void *arg)
         ULONG got = 0;
         int stop = 0;
         if (!GetQueuedCompletionStatusEx(port, entries, WORKER_BATCH, &got, INFINITE, FALSE)) {
-            lab_error("GetQueuedCompletionStatusEx", (int)GetLastError()); /* the port itself failed */
+            lab_error("GetQueuedCompletionStatusEx",
+                      (int)GetLastError()); /* the port itself failed */
             break;
         }
         PROF_ADD(waits, 1);
@@ -389,6 +391,10 @@ static unsigned __stdcall worker_main(void *arg)
                 on_io_done(w, en->lpOverlapped, en->dwNumberOfBytesTransferred);
             }
         }
+        /* Everything this wake-up produced for the clients goes out now,
+         * one WSASend per session however many packets each one got
+         * (session.c, "Sending"). */
+        up.on_wake_done(w);
         if (stop)
             break;
     }
@@ -404,6 +410,18 @@ void net_post(void *what, DWORD count)
     PROF_ADD(timer_posts, 1);
     if (!PostQueuedCompletionStatus(port, count, KEY_TIMER, (OVERLAPPED *)what))
         lab_error("PostQueuedCompletionStatus (posted work)", (int)GetLastError());
+}
+
+/* An operation of the layer above that completed at once, handed back to
+ * the port as if the kernel had queued its completion: a worker (maybe
+ * this one, later) gets it through on_io with `bytes`. The layer above
+ * uses it when it would otherwise handle completions inline without end
+ * (session.c: a receive that keeps completing at once). The operation's
+ * status (OVERLAPPED.Internal) is what the call that completed set.
+ * 0 when the port refused it (no memory): the caller handles it itself. */
+int net_requeue(struct io_op *op, DWORD bytes)
+{
+    return PostQueuedCompletionStatus(port, bytes, KEY_IO, &op->ov) != 0;
 }
 
 /* Loads an extension function (AcceptEx and its helper live in
@@ -440,8 +458,8 @@ void net_start(SOCKET l, int threads, const struct net_handlers *handlers)
     if (CreateIoCompletionPort((HANDLE)listener, port, KEY_IO, 0) == NULL)
         lab_fatal("CreateIoCompletionPort (listener)", (int)GetLastError());
     load_extension(listener, accept_ex_guid, &accept_ex, sizeof accept_ex, "WSAIoctl(AcceptEx)");
-    load_extension(listener, sockaddrs_guid, &get_accept_ex_sockaddrs, sizeof get_accept_ex_sockaddrs,
-                   "WSAIoctl(GetAcceptExSockaddrs)");
+    load_extension(listener, sockaddrs_guid, &get_accept_ex_sockaddrs,
+                   sizeof get_accept_ex_sockaddrs, "WSAIoctl(GetAcceptExSockaddrs)");
 
     worker_count = threads;
     workers = calloc((size_t)threads, sizeof *workers);

@@ -41,11 +41,24 @@ static CRITICAL_SECTION free_lock;
 static int *free_ids; /* FIFO ring of opt.max_users ids */
 static int free_head, free_count;
 
+/* Per worker: the sessions that have packets to send now. session_send
+ * only queues the bytes and lists the session here; the worker issues one
+ * WSASend per listed session when it has handled everything one wake-up
+ * brought (sessions_issue), with no lock held ("Sending", below). Only
+ * its own worker touches an outbox. */
+struct outbox {
+    int *ids;
+    int count, cap;
+    char cache_line_gap[64]; /* the next worker's outbox on another cache line */
+};
+static struct outbox *outboxes; /* opt.threads of them, indexed by worker */
+
 void sessions_init(void)
 {
     sessions = calloc((size_t)opt.max_users, sizeof *sessions);
     free_ids = calloc((size_t)opt.max_users, sizeof *free_ids);
-    if (sessions == NULL || free_ids == NULL)
+    outboxes = calloc((size_t)opt.threads, sizeof *outboxes);
+    if (sessions == NULL || free_ids == NULL || outboxes == NULL)
         lab_fatal("calloc (session table)", ERROR_NOT_ENOUGH_MEMORY);
     InitializeCriticalSection(&free_lock);
     for (int i = 0; i < opt.max_users; i++) {
@@ -54,6 +67,7 @@ void sessions_init(void)
         s->id = i;
         s->state = SESSION_FREE;
         s->sock = INVALID_SOCKET;
+        s->close_later = INVALID_SOCKET;
         s->sector = -1;
         s->sector_next = s->sector_prev = -1;
         s->flush.kind = TIMER_FLUSH;
@@ -66,7 +80,7 @@ void sessions_init(void)
 }
 
 static void session_depart(struct worker *w, struct session *s);
-static int post_recv(struct session *s);
+static void receive(struct worker *w, struct session *s, int have, DWORD bytes, int err);
 
 static struct session_handlers up; /* the world, registered by main() */
 
@@ -103,7 +117,6 @@ int session_open(struct worker *w, SOCKET sock, const char *peer)
 {
     struct session *s;
     int id = take_id();
-    int posted;
 
     if (id < 0)
         return 0;
@@ -120,6 +133,24 @@ int session_open(struct worker *w, SOCKET sock, const char *peer)
         s->queue = mem;
         s->queue_size = SEND_QUEUE_SIZE;
         LeaveCriticalSection(&s->lock);
+    }
+
+    /* A WSASend or WSARecv that completes at once (the usual case for a
+     * send: the bytes fit in the socket's buffer) queues no completion
+     * packet; the caller handles it on the spot (session_issue, receive).
+     * Windows then saves a trip through the port for most sends; under
+     * Wine each completion is a wineserver request, so this saves one
+     * request per send. Only with a provider whose handles are real
+     * kernel handles (XP1_IFS_HANDLES): with a layered provider (an old
+     * LSP) a completion can still be queued, and would be handled twice. */
+    {
+        WSAPROTOCOL_INFOW info;
+        int len = (int)sizeof info;
+        int skip = getsockopt(sock, SOL_SOCKET, SO_PROTOCOL_INFOW, (char *)&info, &len) == 0 &&
+                   (info.dwServiceFlags1 & XP1_IFS_HANDLES) != 0 &&
+                   SetFileCompletionNotificationModes((HANDLE)sock,
+                       FILE_SKIP_COMPLETION_PORT_ON_SUCCESS | FILE_SKIP_SET_EVENT_ON_HANDLE);
+        s->skip_port = skip; /* the slot is ours alone until the receive is posted */
     }
 
     EnterCriticalSection(&s->lock);
@@ -150,16 +181,39 @@ int session_open(struct worker *w, SOCKET sock, const char *peer)
     memset(&s->rate_chat, 0, sizeof s->rate_chat);
     memset(&s->rate_teleport, 0, sizeof s->rate_teleport);
     snprintf(s->peer, sizeof s->peer, "%s", peer);
-    posted = post_recv(s);
     LeaveCriticalSection(&s->lock);
     /* Logged after the lock: a console that blocks (a full pipe, a
      * selection in the window) must not hold up the workers that need
      * this session. The line may follow the session's first events. */
     if (!opt.quiet)
         lab_log("session %d: connected from %s", id, peer);
-    if (!posted)
-        session_depart(w, s); /* post_recv closed it and said why */
+    receive(w, s, 0, 0, 0); /* the first WSARecv; from now on the receive side runs it */
     return 1;
+}
+
+static DWORD prepare_send(struct session *s);
+
+/* s->lock held, closing, no call on the socket outside the lock. The
+ * packets this wake-up queued for the client and has not sent yet (the
+ * session is on a worker's outbox: sessions_issue) go out before the
+ * close: they answer packets that came before whatever closes it (a good
+ * move, then a bad packet, in one receive: the move's answer is sent).
+ * Issued here, under the lock, as it is rare. A send that does not
+ * complete at once is cancelled by the close, as any pending one is. */
+static void last_send(struct session *s)
+{
+    DWORD pieces = prepare_send(s), sent = 0;
+    op_begin();
+    if (WSASend(s->sock, s->send_op.wb, pieces, &sent, 0, &s->send_op.ov, NULL) == 0) {
+        if (!s->skip_port)
+            return; /* its completion comes through the port (on_send_done) */
+        s->queue_head += sent; /* done at once, and no completion will come */
+    } else if (WSAGetLastError() == WSA_IO_PENDING) {
+        return; /* the close cancels it; its completion still comes */
+    }
+    s->sending = 0;
+    s->pending--; /* not the last count: the receive side holds one until it leaves */
+    op_end();
 }
 
 /* Closes the session's socket, from any thread, with or without s->lock
@@ -176,13 +230,27 @@ void session_close(struct session *s, int is_error, const char *fmt, ...)
         vsnprintf(s->reason, sizeof s->reason, fmt, ap);
         va_end(ap);
         s->reason_is_error = is_error;
-        /* A graceful close: what the kernel already took is still
-         * delivered; sends still pending in the ring are dropped.
-         * CancelIoEx first: Windows cancels the socket's pending I/O on
-         * close anyway, but Wine 8 leaves a WSASend to a client that does
-         * not read pending for ever, and the slot would never be freed. */
-        CancelIoEx((HANDLE)s->sock, NULL);
-        closesocket(s->sock);
+        if (s->io_busy > 0) {
+            /* Another thread is calling WSASend or WSARecv on this handle
+             * right now, without the lock (session_issue, receive).
+             * Closed now, the handle's value could be given to a new
+             * socket (the next AcceptEx's) before that call runs, and the
+             * call would act on a stranger's connection. So the session
+             * counts as closed from now on (sock is INVALID_SOCKET), and
+             * the last of those threads closes the handle (io_end). */
+            s->close_later = s->sock;
+        } else {
+            if (s->out_listed && !s->sending && s->queue_tail != s->queue_head)
+                last_send(s);
+            /* A graceful close: what the kernel already took is still
+             * delivered; sends still pending in the ring are dropped.
+             * CancelIoEx first: Windows cancels the socket's pending I/O
+             * on close anyway, but Wine 8 leaves a WSASend to a client
+             * that does not read pending for ever, and the slot would
+             * never be freed. */
+            CancelIoEx((HANDLE)s->sock, NULL);
+            closesocket(s->sock);
+        }
         s->sock = INVALID_SOCKET;
         s->state = SESSION_CLOSING;
     }
@@ -259,12 +327,10 @@ static void session_depart(struct worker *w, struct session *s)
     session_unref(s);
 }
 
-/* A receive completed (or failed): handle the packets, then receive
- * again, or leave. */
+/* What a completed (or failed) receive brought: the packets go up to the
+ * world; an error or the client's FIN closes the session. */
 static void on_recv_done(struct worker *w, struct session *s, DWORD bytes, int err)
 {
-    int posted;
-
     if (err != 0) {
         /* If the socket is closed already, we closed it: the error is just
          * the close, and the reason is set. */
@@ -277,7 +343,8 @@ static void on_recv_done(struct worker *w, struct session *s, DWORD bytes, int e
             else if (lab_is_peer_gone(err))
                 session_close(s, 0, "reset by peer");
             else
-                session_close(s, 1, "WSARecv failed: WSA %d: %s", err, lab_err_text(err, text, sizeof text));
+                session_close(s, 1, "WSARecv failed: WSA %d: %s", err,
+                              lab_err_text(err, text, sizeof text));
         }
         LeaveCriticalSection(&s->lock);
     } else if (bytes == 0) {
@@ -297,19 +364,105 @@ static void on_recv_done(struct worker *w, struct session *s, DWORD bytes, int e
         up.on_bytes(w, s); /* the world takes out the whole packets */
 #endif
     }
+}
 
-    EnterCriticalSection(&s->lock);
-    /* An incomplete packet waits in rbuf: since when (the login timeout
-     * applies to it too, sessions_tick). */
-    if (s->rlen == 0)
-        s->partial_since = 0;
-    else if (s->partial_since == 0)
-        s->partial_since = GetTickCount64();
-    posted = post_recv(s); /* 0 once the socket is closed */
-    LeaveCriticalSection(&s->lock);
-    if (!posted)
-        session_depart(w, s);
-    op_end();
+/* s->lock held: a thread is done with its call on the socket outside the
+ * lock. The last one closes the handle if the session was closed
+ * meanwhile (session_close). */
+static void io_end(struct session *s)
+{
+    if (--s->io_busy == 0 && s->close_later != INVALID_SOCKET) {
+        CancelIoEx((HANDLE)s->close_later, NULL); /* Wine workaround: see session_close */
+        closesocket(s->close_later);
+        s->close_later = INVALID_SOCKET;
+    }
+}
+
+/* How many receives in a row one worker handles on the spot, for one
+ * session, before it hands the next one to the port: a client that keeps
+ * its receive buffer full would otherwise keep one worker for itself. */
+#define RECV_INLINE_MAX 8
+
+/* The receive side: one WSARecv in flight per session, into the free end
+ * of its reassembly buffer. `have`: a receive completed with `bytes` and
+ * `err` (on_io), handle it first; 0: none yet (session_open). Then post
+ * the next one, and repeat as long as a receive completes at once
+ * (skip_port: no completion packet comes for it). When none can be
+ * posted (the socket is closed, or WSARecv failed and closed it), the
+ * receive side leaves.
+ *
+ * WSARecv is called without the session's lock: under Wine it waits for
+ * the wineserver, and any worker that needs this player (a neighbour's
+ * move, an NPC's) would wait behind it. The lock is held only to read
+ * the socket and to mark it busy (io_busy, so that no other thread
+ * closes it during the call); only this worker touches recv_op and rbuf. */
+static void receive(struct worker *w, struct session *s, int have, DWORD bytes, int err)
+{
+    for (int round = 0;; round++) {
+        SOCKET sock;
+        DWORD got = 0, flags = 0; /* flags: in and out, must be initialised */
+        int rc, e = 0, inline_done = 0;
+
+        if (have)
+            on_recv_done(w, s, bytes, err);
+        EnterCriticalSection(&s->lock);
+        /* An incomplete packet waits in rbuf: since when (the login
+         * timeout applies to it too, sessions_tick). */
+        if (s->rlen == 0)
+            s->partial_since = 0;
+        else if (s->partial_since == 0)
+            s->partial_since = GetTickCount64();
+        sock = s->sock;
+        if (sock != INVALID_SOCKET)
+            s->io_busy++; /* (the receive side's count in `pending` keeps the slot ours) */
+        LeaveCriticalSection(&s->lock);
+        if (sock == INVALID_SOCKET) {
+            session_depart(w, s); /* the socket is closed: the receive side leaves */
+            if (have)
+                op_end();
+            return;
+        }
+
+        memset(&s->recv_op.ov, 0, sizeof s->recv_op.ov);
+        s->recv_op.kind = OP_RECV;
+        s->recv_op.wb[0].buf = s->rbuf + s->rlen;
+        s->recv_op.wb[0].len = (ULONG)(RECV_BUF_SIZE - s->rlen);
+        op_begin();
+        PROF_ADD(wsarecv, 1);
+        rc = WSARecv(sock, s->recv_op.wb, 1, &got, &flags, &s->recv_op.ov, NULL);
+        if (rc == SOCKET_ERROR)
+            e = WSAGetLastError();
+
+        EnterCriticalSection(&s->lock);
+        io_end(s);
+        if (rc == 0 && s->skip_port) {
+            inline_done = 1; /* done at once, and no completion packet will come */
+        } else if (rc == SOCKET_ERROR && e != WSA_IO_PENDING) {
+            char text[256];
+            op_end(); /* no completion will come for it */
+            if (lab_is_peer_gone(e))
+                session_close(s, 0, "reset by peer");
+            else
+                session_close(s, 1, "WSARecv failed: WSA %d: %s", e,
+                              lab_err_text(e, text, sizeof text));
+        }
+        LeaveCriticalSection(&s->lock);
+        if (have)
+            op_end(); /* the receive handled above is over */
+
+        if (rc == SOCKET_ERROR && e != WSA_IO_PENDING) {
+            have = 0; /* next round: the socket is closed, so leave */
+            continue;
+        }
+        if (!inline_done)
+            return; /* pending: its completion comes through the port */
+        PROF_ADD(recv_inline, 1);
+        if (round + 1 >= RECV_INLINE_MAX && net_requeue(&s->recv_op, got))
+            return; /* enough for one client: the rest through the port, in turn */
+        have = 1;
+        bytes = got;
+        err = 0;
+    }
 }
 
 /* Once a second, from main(): the clients that hold a slot and do not
@@ -368,43 +521,32 @@ void sessions_tick(void)
  * Receiving and sending: the session's two overlapped operations
  * --------------------------------------------------------------------- */
 
-/* s->lock held. One receive in flight per session, into the free end of
- * its reassembly buffer. Returns 0 when none could be posted (the socket
- * is closed, or WSARecv failed at once and closed it): the caller, the
- * receive side, then leaves. */
-static int post_recv(struct session *s)
-{
-    DWORD flags = 0; /* in and out: must be initialised */
-    if (s->sock == INVALID_SOCKET)
-        return 0;
-    memset(&s->recv_op.ov, 0, sizeof s->recv_op.ov);
-    s->recv_op.kind = OP_RECV;
-    s->recv_op.wb[0].buf = s->rbuf + s->rlen;
-    s->recv_op.wb[0].len = (ULONG)(RECV_BUF_SIZE - s->rlen);
-    op_begin();
-    PROF_ADD(wsarecv, 1);
-    if (WSARecv(s->sock, s->recv_op.wb, 1, NULL, &flags, &s->recv_op.ov, NULL) == SOCKET_ERROR) {
-        int err = WSAGetLastError();
-        if (err != WSA_IO_PENDING) {
-            char text[256];
-            op_end();
-            if (lab_is_peer_gone(err))
-                session_close(s, 0, "reset by peer");
-            else
-                session_close(s, 1, "WSARecv failed: WSA %d: %s", err, lab_err_text(err, text, sizeof text));
-            return 0;
-        }
-    }
-    return 1;
-}
+/* Sending: a queue per session, one WSASend in flight.
+ *
+ * session_send copies a packet into the session's ring, under the
+ * session's lock (the world holds it), and that is all: if no send is in
+ * flight, the session goes on the worker's outbox. When the worker has
+ * handled everything one wake-up brought (up to WORKER_BATCH completions,
+ * or a timer batch), sessions_issue issues one WSASend per listed
+ * session, with no lock held. Two things are saved that way:
+ *   - system calls: a session that got five packets during the wake-up
+ *     (its own move, a neighbour's, an NPC's...) gets one WSASend, not
+ *     one per packet; under Wine each WSASend is a wineserver request,
+ *     on Windows a kernel transition;
+ *   - waiting: WSASend under Wine waits for the wineserver. Called with
+ *     the session's lock held (as this server did first), every other
+ *     worker that needs the player (a neighbour's move, an NPC's) waited
+ *     behind that round trip.
+ * While the call runs outside the lock, `sending` is already 1 (nobody
+ * else issues one) and io_busy is counted (nobody closes the handle
+ * under it: session_close leaves that to io_end). */
 
-/* Sending: a queue per session, one WSASend in flight. */
-
-/* s->lock held, something queued, no send in flight. One WSASend takes
- * everything queued so far (two pieces when the ring wraps): the packets
- * queued while it is in flight go out together with the next one. The
- * bytes stay in the ring until the completion says they were taken. */
-static void post_send(struct session *s)
+/* s->lock held, something queued, no send in flight. Prepares one WSASend
+ * for everything queued so far (two pieces when the ring wraps) and marks
+ * it in flight: the packets queued while it is in flight go out together
+ * with the next one. The bytes stay in the ring until the completion
+ * says they were taken. Returns the number of pieces. */
+static DWORD prepare_send(struct session *s)
 {
     unsigned queued = s->queue_tail - s->queue_head;
     unsigned off = s->queue_head & (s->queue_size - 1);
@@ -423,32 +565,108 @@ static void post_send(struct session *s)
         pieces = 2;
     }
     s->sending = 1;
-    s->pending++;
+    s->pending++; /* the send in flight */
+    return pieces;
+}
+
+/* s->lock held. s has bytes to send now: list it on the worker's outbox,
+ * once. If the outbox cannot grow (no memory), the lazy flush sends it. */
+static void want_send(struct worker *w, struct session *s)
+{
+    struct outbox *o = &outboxes[w->index];
+    if (s->out_listed || s->sending)
+        return;
+    if (o->count == o->cap) {
+        int cap = o->cap ? o->cap * 2 : 64;
+        int *ids = realloc(o->ids, (size_t)cap * sizeof *ids);
+        if (ids == NULL) {
+            if (!s->flush_pending) {
+                s->flush_pending = 1;
+                timer_add(&s->flush, GetTickCount64() + NPC_FLUSH_MS);
+            }
+            return;
+        }
+        o->ids = ids;
+        o->cap = cap;
+    }
+    o->ids[o->count++] = s->id;
+    s->out_listed = 1;
+}
+
+static void on_send_done(struct worker *w, struct session *s, DWORD bytes, int err);
+
+/* No lock held. Issues the WSASend for s if it still has something to
+ * send (the slot may have been closed, freed or reused since it was
+ * listed: everything is decided again under the lock). */
+static void issue_send(struct worker *w, struct session *s)
+{
+    SOCKET sock;
+    DWORD pieces, sent = 0;
+    int rc, e = 0;
+
+    EnterCriticalSection(&s->lock);
+    s->out_listed = 0;
+    sock = s->sock;
+    if (s->sending || s->queue_tail == s->queue_head || s->state != SESSION_IN_GAME ||
+        sock == INVALID_SOCKET) {
+        LeaveCriticalSection(&s->lock);
+        return;
+    }
+    pieces = prepare_send(s);
+    s->io_busy++;
+    LeaveCriticalSection(&s->lock);
+
     op_begin();
 #ifdef GAME_PROFILE
-    LARGE_INTEGER t0, t1;
-    int rc;
-    PROF_ADD(wsasend, 1);
-    QueryPerformanceCounter(&t0);
-    rc = WSASend(s->sock, s->send_op.wb, pieces, NULL, 0, &s->send_op.ov, NULL);
-    QueryPerformanceCounter(&t1);
-    PROF_ADD(send_ticks, t1.QuadPart - t0.QuadPart);
-    if (rc == SOCKET_ERROR) {
-#else
-    if (WSASend(s->sock, s->send_op.wb, pieces, NULL, 0, &s->send_op.ov, NULL) == SOCKET_ERROR) {
-#endif
-        int err = WSAGetLastError();
-        if (err != WSA_IO_PENDING) {
-            char text[256];
-            s->sending = 0;
-            s->pending--;
-            op_end();
-            if (lab_is_peer_gone(err))
-                session_close(s, 0, "reset by peer");
-            else
-                session_close(s, 1, "WSASend failed: WSA %d: %s", err, lab_err_text(err, text, sizeof text));
-        }
+    {
+        LARGE_INTEGER t0, t1;
+        PROF_ADD(wsasend, 1);
+        QueryPerformanceCounter(&t0);
+        rc = WSASend(sock, s->send_op.wb, pieces, &sent, 0, &s->send_op.ov, NULL);
+        QueryPerformanceCounter(&t1);
+        PROF_ADD(send_ticks, t1.QuadPart - t0.QuadPart);
     }
+#else
+    rc = WSASend(sock, s->send_op.wb, pieces, &sent, 0, &s->send_op.ov, NULL);
+#endif
+    if (rc == SOCKET_ERROR)
+        e = WSAGetLastError();
+
+    EnterCriticalSection(&s->lock);
+    io_end(s);
+    if (rc == SOCKET_ERROR && e != WSA_IO_PENDING) {
+        /* failed at once: no completion will come */
+        char text[256];
+        s->sending = 0;
+        s->pending--; /* not the last count: the receive side holds one until it leaves */
+        op_end();
+        if (lab_is_peer_gone(e))
+            session_close(s, 0, "reset by peer");
+        else
+            session_close(s, 1, "WSASend failed: WSA %d: %s", e,
+                          lab_err_text(e, text, sizeof text));
+    }
+    LeaveCriticalSection(&s->lock);
+    if (rc == 0 && s->skip_port) {
+        /* Done at once, and no completion packet will come: this is the
+         * completion, handled here on the same path as one from the port
+         * (one completion path, as libuv does it). s->skip_port is
+         * stable: set before the first receive, while the slot was ours. */
+        PROF_ADD(send_inline, 1);
+        on_send_done(w, s, sent, 0);
+    }
+}
+
+/* net_handlers.on_wake_done: the worker has handled one wake-up's
+ * completions; one WSASend for each session that has something to send.
+ * A send that completes at once may list its session again (more was
+ * queued meanwhile): the loop reaches it too. */
+void sessions_issue(struct worker *w)
+{
+    struct outbox *o = &outboxes[w->index];
+    for (int i = 0; i < o->count; i++)
+        issue_send(w, &sessions[o->ids[i]]);
+    o->count = 0;
 }
 
 /* s->lock held. Makes the ring twice as big, keeping every queued byte at
@@ -518,10 +736,10 @@ void session_send(struct worker *w, struct session *s, const void *pkt, unsigned
     memcpy(s->queue, (const char *)pkt + first, n - first);
     s->queue_tail += n;
     InterlockedIncrement64(&w->packets_out);
-    if (s->sending)
-        return; /* goes with the next WSASend, when this one completes */
+    if (s->sending || s->out_listed)
+        return; /* goes with the next WSASend: when this one completes, or at the wake-up's end */
     if (!lazy) {
-        post_send(s);
+        want_send(w, s);
     } else if (!s->flush_pending) {
         s->flush_pending = 1;
         timer_add(&s->flush, GetTickCount64() + NPC_FLUSH_MS);
@@ -531,17 +749,18 @@ void session_send(struct worker *w, struct session *s, const void *pkt, unsigned
 /* The lazy flush is due (a timer event, on a worker). The slot may hold
  * another player by now, or something may have gone out already: then
  * there is nothing to do. */
-void session_flush(struct session *s)
+void session_flush(struct worker *w, struct session *s)
 {
     EnterCriticalSection(&s->lock);
     s->flush_pending = 0;
-    if (!s->sending && s->queue_tail != s->queue_head && s->state == SESSION_IN_GAME &&
-        s->sock != INVALID_SOCKET)
-        post_send(s);
+    if (s->queue_tail != s->queue_head && s->state == SESSION_IN_GAME && s->sock != INVALID_SOCKET)
+        want_send(w, s);
     LeaveCriticalSection(&s->lock);
 }
 
-static void on_send_done(struct session *s, DWORD bytes, int err)
+/* A send completed: from the port (session_on_io), or at once
+ * (issue_send). */
+static void on_send_done(struct worker *w, struct session *s, DWORD bytes, int err)
 {
     EnterCriticalSection(&s->lock);
     s->sending = 0;
@@ -554,7 +773,8 @@ static void on_send_done(struct session *s, DWORD bytes, int err)
             if (lab_is_peer_gone(err))
                 session_close(s, 0, "reset by peer");
             else
-                session_close(s, 1, "WSASend failed: WSA %d: %s", err, lab_err_text(err, text, sizeof text));
+                session_close(s, 1, "WSASend failed: WSA %d: %s", err,
+                              lab_err_text(err, text, sizeof text));
         }
     } else {
         /* A short completion (fewer bytes than asked) leaves the rest
@@ -566,7 +786,7 @@ static void on_send_done(struct session *s, DWORD bytes, int err)
     free(s->queue_retired);
     s->queue_retired = NULL;
     if (err == 0 && s->queue_head != s->queue_tail && s->sock != INVALID_SOCKET) {
-        post_send(s);
+        want_send(w, s); /* what was queued meanwhile: at the end of this wake-up */
     } else if (err == 0 && s->queue_size > SEND_QUEUE_SIZE) {
         /* empty, nothing in flight: a ring that grew for a burst shrinks */
         char *mem = malloc(SEND_QUEUE_SIZE);
@@ -597,9 +817,9 @@ static void on_send_done(struct session *s, DWORD bytes, int err)
 void session_on_io(struct worker *w, struct io_op *op, DWORD bytes, int err)
 {
     if (op->kind == OP_RECV)
-        on_recv_done(w, CONTAINING_RECORD(op, struct session, recv_op), bytes, err);
+        receive(w, CONTAINING_RECORD(op, struct session, recv_op), 1, bytes, err);
     else
-        on_send_done(CONTAINING_RECORD(op, struct session, send_op), bytes, err);
+        on_send_done(w, CONTAINING_RECORD(op, struct session, send_op), bytes, err);
 }
 
 /* s->lock held. The layer above wants to hear when s's client has taken

@@ -16,9 +16,10 @@
  * which posts it to the completion port, so NPC work runs on the same
  * workers as network work, under the same locks, with no second thread
  * pool. The timer itself knows nothing of the port, the sessions or the
- * NPCs: an event is a due time, a kind and a target. Events that fall due together are posted in small
- * batches, linked through the event itself: one post (under Wine, one
- * trip to the wineserver) per batch instead of one per event.
+ * NPCs: an event is a due time, a kind and a target. Events that fall
+ * due together are posted in small batches, linked through the event
+ * itself: one post (under Wine, one trip to the wineserver) per batch
+ * instead of one per event.
  *
  * Workers insert from any thread: under timer_lock, a leaf (nothing else
  * is taken while it is held). An insertion only wakes the timer thread

@@ -548,7 +548,8 @@ static void pair_update(struct scratch *w, struct session *a, struct session *b,
     PROF_ADD(pairs, 1);
     EnterCriticalSection(&first->lock);
     EnterCriticalSection(&second->lock);
-    visible = a->state == SESSION_IN_GAME && b->state == SESSION_IN_GAME && near_enough(a->x, a->y, b->x, b->y);
+    visible = a->state == SESSION_IN_GAME && b->state == SESSION_IN_GAME &&
+              near_enough(a->x, a->y, b->x, b->y);
     a_sees_b = view_has(a, b->id);
     b_sees_a = view_has(b, a->id);
     if (visible && !a_sees_b && !b_sees_a) {
@@ -676,7 +677,8 @@ static void world_login(struct scratch *w, struct session *s, const char *name)
 /* A move or a teleport: the new position, the mover's own answer, then
  * every pair the move may have changed: the objects around the new
  * position, and those the mover saw before. */
-static void relocate(struct scratch *w, struct session *s, int direction, uint32_t move_time, int teleport)
+static void relocate(struct scratch *w, struct session *s, int direction, uint32_t move_time,
+                     int teleport)
 {
     char mv[SC_PACKET_MAX];
     int c, n, old_n, x, y;
@@ -910,7 +912,12 @@ static void dispatch(struct scratch *w, struct session *s, const char *p)
 void world_on_bytes(struct worker *worker, struct session *s)
 {
     struct scratch *w = scratch_of(worker);
-    /* SOLUTION BEGIN: Take every whole packet out of s->rbuf[0..rlen) with codec_next() (s->in_world says whether CS_LOGIN is done): at CODEC_BAD session_close(s, 1, "bad packet: WHY, disconnected") and stop; at CODEC_PARTIAL wait for the rest; at CODEC_WHOLE count it in worker->packets_in and dispatch() it, stopping once the session is closed (session_is_open); then move the incomplete tail to the front of rbuf (rlen 0 once closed). */
+    /* SOLUTION BEGIN: Take every whole packet out of s->rbuf[0..rlen) with codec_next()
+     * (s->in_world says whether CS_LOGIN is done): at CODEC_BAD session_close(s, 1,
+     * "bad packet: WHY, disconnected") and stop; at CODEC_PARTIAL wait for the rest; at
+     * CODEC_WHOLE count it in worker->packets_in and dispatch() it, stopping once the session
+     * is closed (session_is_open); then move the incomplete tail to the front of rbuf (rlen 0
+     * once closed). */
     unsigned off = 0;
 
     while (off < s->rlen) {
@@ -939,7 +946,8 @@ void world_on_bytes(struct worker *worker, struct session *s)
     /* Keep the incomplete tail (fewer bytes than one packet). */
     memmove(s->rbuf, s->rbuf + off, s->rlen - off);
     s->rlen -= off;
-    /* SOLUTION END: (void)w; (void)&dispatch; (void)&codec_next; session_close(s, 1, "world_on_bytes is a TODO, disconnected"); s->rlen = 0; */
+    /* SOLUTION END: (void)w; (void)&dispatch; (void)&codec_next;
+     * session_close(s, 1, "world_on_bytes is a TODO, disconnected"); s->rlen = 0; */
 }
 
 /* ------------------------------------------------------------------------

@@ -149,7 +149,8 @@ typedef struct SC_STAT_CHANGE_PACKET {
  * wrong size fails the build with the struct's name in the message.
  * (C11's _Static_assert would say it more plainly, but cl accepts it only
  * with /std:c11, and the lab's builds do not ask for that.) */
-#define PROTOCOL_SIZE_CHECK(type, bytes) typedef char type##_has_wrong_size[(sizeof(type) == (bytes)) ? 1 : -1]
+#define PROTOCOL_SIZE_CHECK(type, bytes) \
+    typedef char type##_has_wrong_size[(sizeof(type) == (bytes)) ? 1 : -1]
 PROTOCOL_SIZE_CHECK(CS_LOGIN_PACKET, 22);
 PROTOCOL_SIZE_CHECK(CS_MOVE_PACKET, 7);
 PROTOCOL_SIZE_CHECK(CS_CHAT_PACKET, 102);
