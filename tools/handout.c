@@ -728,6 +728,10 @@ int main(int argc, char **argv)
         if (strcmp(argv[argi], homeworks[i].name) == 0 ||
             strcmp(argv[argi], homeworks[i].folder) == 0)
             hw = &homeworks[i];
+    if (hw != NULL && open) {
+        fprintf(stderr, "handout: %s has a guided level only\n", hw->name);
+        return 2;
+    }
     DWORD attr = GetFileAttributesA(argv[argi]);
     if (hw != NULL) {
         snprintf(src_dir, sizeof src_dir, "%s/../%s", exe_dir, hw->folder);
