@@ -92,11 +92,13 @@ diffs: $(BUILD)/stepdiff.exe
 # (default OUT: build/handouts). Zip that folder and hand it out.
 OUT := $(BUILD)/handouts
 LEVEL := guided
+# the folder's name: the step's, or 08_board for homework #3's board folder
+HANDOUT_NAME = $(if $(filter 08_overlapped_callback/board%,$(STEP)),08_board,$(notdir $(STEP)))
 handout: $(BUILD)/handout.exe $(BUILD)/client.exe $(BUILD)/run_tests.exe
 	@test -n "$(STEP)" || { echo "usage: make handout STEP=04_select [LEVEL=guided|open] [OUT=dir]"; exit 2; }
 	@$(RUN) $(BUILD)/handout.exe --level $(LEVEL) $(STEP) $(OUT)
-	@chmod +x $(OUT)/$(notdir $(STEP))/check.sh 2>/dev/null || true
-	@rm -f $(OUT)/$(notdir $(STEP)).exe # make handouts: this folder is no longer its guided one
+	@chmod +x $(OUT)/$(HANDOUT_NAME)/check.sh 2>/dev/null || true
+	@rm -f $(OUT)/$(HANDOUT_NAME).exe # make handouts: this folder is no longer its guided one
 
 # make handouts: the instructor's check of the assignments. Every step with
 # solution regions is handed out into OUT/NN_name/ (and the echo steps at
@@ -121,6 +123,17 @@ $(OPEN_EXES): $(OUT)/open/%.exe: $$(wildcard $$*/*.c $$*/*.h) $$(wildcard docs/a
 	@$(RUN) $(BUILD)/handout.exe --level open $* $(OUT)/open
 	@chmod +x $(OUT)/open/$*/check.sh 2>/dev/null || true
 	$(CC) $(CFLAGS) -o $@ $(OUT)/open/$*/*.c $(LDLIBS) -luser32
+
+# Homework #3's board (08_overlapped_callback/board/) is handed out like a
+# step, under its name: OUT/08_board/, graded by its check script with the
+# driver's hw3 profile (`make handout STEP=08_board`).
+BOARD_HANDOUT := $(if $(wildcard 08_overlapped_callback/board/server.c),$(OUT)/08_board.exe)
+handouts: $(BOARD_HANDOUT)
+$(OUT)/08_board.exe: $(wildcard 08_overlapped_callback/board/*.c 08_overlapped_callback/board/*.h) $(wildcard docs/assignments/08_board.md docs/ko/assignments/08_board.md) $(BUILD)/handout.exe $(BUILD)/client.exe $(BUILD)/run_tests.exe | toolchain
+	@rm -rf $(OUT)/08_board
+	@$(RUN) $(BUILD)/handout.exe 08_board $(OUT)
+	@chmod +x $(OUT)/08_board/check.sh 2>/dev/null || true
+	$(CC) $(CFLAGS) -o $@ $(OUT)/08_board/server.c $(LDLIBS)
 
 # make grading: each tests/grading/NN_name/BUG.txt (a classic mistake,
 # docs/mistakes.md) applied to the reference, in build/grading/NN_name/BUG/,

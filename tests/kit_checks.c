@@ -16,7 +16,8 @@
  *                       bad-args, help and port-in-use
  *   handout NN_name+reference
  *                       the same folder with the reference server.c put in
- *                       passes (a subset: REFERENCE_SUBSET; the open
+ *                       passes (a subset: REFERENCE_SUBSET, or for
+ *                       homework #3's 08_board BOARD_SUBSET; the open
  *                       folder with the reference is the same folder, so
  *                       once per step)
  *   grade three-submissions
@@ -212,6 +213,13 @@ static int serves_like_reference(const char *step, struct proc *srv, char *why, 
  * reference's full runs are the rest of the suite). */
 #define REFERENCE_SUBSET "echo,binary,half-close"
 #define CHECK_SCRIPT_MS (300 * 1000) /* one check script run, build included */
+
+/* Homework #3's board, handed out as build/handouts/08_board/: its
+ * reference is in 08_overlapped_callback/board/, its check script runs the
+ * hw3 profile, whose cases the subset names. */
+#define BOARD_HANDOUT "08_board"
+#define BOARD_REFERENCE "08_overlapped_callback\\board"
+#define BOARD_SUBSET "login,see-others,moves-seen-by-all"
 
 /* Copies the files (not the folders) of `from` into `to`, made afresh. */
 static int copy_folder(const char *from, const char *to)
@@ -420,10 +428,13 @@ static void check_one_handout(report_fn report, int verbose, const char *root, c
     if (reference) {
         char rname[MAX_PATH + 16];
         snprintf(rname, sizeof rname, "%s+reference", step);
-        snprintf(ref, sizeof ref, "%s\\%s\\server.c", root, step);
+        int board = strcmp(step, BOARD_HANDOUT) == 0;
+        snprintf(ref, sizeof ref, "%s\\%s\\server.c", root, board ? BOARD_REFERENCE : step);
         snprintf(to, sizeof to, "%s\\server.c", dir);
         out = CopyFileA(ref, to, FALSE)
-                  ? run_check_script(dir, "--case " REFERENCE_SUBSET, why, sizeof why)
+                  ? run_check_script(dir, board ? "--case " BOARD_SUBSET
+                                                : "--case " REFERENCE_SUBSET,
+                                     why, sizeof why)
                   : NULL;
         if (out == NULL) {
             report("handout", rname, RES_FAIL,

@@ -32,6 +32,9 @@
  *   client.exe, run_tests.exe  the built tools, from this program's folder
  *   check.sh, check.cmd      build server.c and run the step's tests on it
  * A step without an assignment text (10) keeps its own READMEs.
+ * A homework (`homeworks` below: 08_board, the board of
+ * 08_overlapped_callback/board/) is handed out the same way, under its
+ * name, with docs/assignments/NAME.md and its driver profile (hw3).
  *
  * Levels. guided (the default): the regions above. open: the model's whole
  * part is the student's: the bodies of the functions that `open_level`
@@ -665,6 +668,15 @@ static int write_template(const char *path, const char *tpl, const char *step, i
     return write_all(path, out, k);
 }
 
+/* Homework handed out like a step: its name (the handout's folder), its
+ * folder in the repository, and the driver's profile that grades it. */
+static const struct homework {
+    const char *name, *folder, *tests;
+} homeworks[] = {
+    {"08_board", "08_overlapped_callback/board", "hw3"},
+};
+#define N_HOMEWORKS (sizeof homeworks / sizeof homeworks[0])
+
 /* The folder this program is in (build/), for client.exe and run_tests.exe. */
 static void own_dir(char *buf, size_t size)
 {
@@ -709,9 +721,21 @@ int main(int argc, char **argv)
         return 2;
     }
     own_dir(exe_dir, sizeof exe_dir);
-    /* STEP: a folder as given, or a step name next to the build folder */
+    /* STEP: a homework's name or folder, a folder as given, or a step name
+     * next to the build folder */
+    const struct homework *hw = NULL;
+    for (size_t i = 0; i < N_HOMEWORKS; i++)
+        if (strcmp(argv[argi], homeworks[i].name) == 0 ||
+            strcmp(argv[argi], homeworks[i].folder) == 0)
+            hw = &homeworks[i];
+    if (hw != NULL && open) {
+        fprintf(stderr, "handout: %s has a guided level only\n", hw->name);
+        return 2;
+    }
     DWORD attr = GetFileAttributesA(argv[argi]);
-    if (attr != INVALID_FILE_ATTRIBUTES && (attr & FILE_ATTRIBUTE_DIRECTORY)) {
+    if (hw != NULL) {
+        snprintf(src_dir, sizeof src_dir, "%s/../%s", exe_dir, hw->folder);
+    } else if (attr != INVALID_FILE_ATTRIBUTES && (attr & FILE_ATTRIBUTE_DIRECTORY)) {
         snprintf(src_dir, sizeof src_dir, "%s", argv[argi]);
     } else {
         snprintf(src_dir, sizeof src_dir, "%s/../%s", exe_dir, argv[argi]);
@@ -725,6 +749,8 @@ int main(int argc, char **argv)
     for (const char *q = argv[argi]; *q; q++)
         if ((*q == '/' || *q == '\\') && q[1] != '\0')
             step = q + 1;
+    if (hw != NULL)
+        step = hw->name;
     snprintf(out_dir, sizeof out_dir, "%s/%s", argv[argi + 1], step);
     for (char *q = out_dir + strlen(out_dir); q > out_dir && (q[-1] == '/' || q[-1] == '\\'); q--)
         q[-1] = '\0';
@@ -758,8 +784,10 @@ int main(int argc, char **argv)
         FindClose(h);
     }
     /* The assignment's text, in the repository's docs (the parent of the step). */
-    snprintf(assignment, sizeof assignment, "%s/../docs/assignments/%s.md", src_dir, step_name);
-    snprintf(assignment_ko, sizeof assignment_ko, "%s/../docs/ko/assignments/%s.md", src_dir,
+    const char *up = hw != NULL ? "../.." : ".."; /* a homework is a folder deeper */
+    snprintf(assignment, sizeof assignment, "%s/%s/docs/assignments/%s.md", src_dir, up,
+             step_name);
+    snprintf(assignment_ko, sizeof assignment_ko, "%s/%s/docs/ko/assignments/%s.md", src_dir, up,
              step_name);
     has_text = variant == NULL && GetFileAttributesA(assignment) != INVALID_FILE_ATTRIBUTES;
 
@@ -877,10 +905,12 @@ int main(int argc, char **argv)
             }
         }
         snprintf(to, sizeof to, "%s/check.sh", out_dir);
-        if (write_template(to, check_sh, step_name, user32) != 0)
+        /* a homework's scripts run its grading profile (--only hw3) */
+        const char *tests = hw != NULL ? hw->tests : step_name;
+        if (write_template(to, check_sh, tests, user32) != 0)
             return 1;
         snprintf(to, sizeof to, "%s/check.cmd", out_dir);
-        if (write_template(to, check_cmd, step_name, user32) != 0)
+        if (write_template(to, check_cmd, tests, user32) != 0)
             return 1;
     }
     printf("handout: wrote %s (%s level, %d places to fill in)\n", out_dir,
