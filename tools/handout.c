@@ -913,8 +913,8 @@ int main(int argc, char **argv)
         if (write_template(to, check_cmd, tests, user32) != 0)
             return 1;
     }
-    printf("handout: wrote %s (%s level, %d places to fill in)\n", out_dir,
-           open ? "open" : "guided", total);
+    printf("handout: wrote %s (%s level, %d place%s to fill in)\n", out_dir,
+           open ? "open" : "guided", total, total == 1 ? "" : "s");
     fflush(stdout);
     return 0;
 }
