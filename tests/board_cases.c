@@ -21,10 +21,8 @@
  * between players is not fixed (ten players moving at once) as a set.
  * No case asserts a duration.
  */
-#include "tests.h"
-#include "../10_game_server/protocol.h"
+#include "game_kit.h"
 
-#define PKT_MAX 128
 #define BOARD 8
 #define TEN 10
 #define FLOOD_BATCH 100
@@ -35,135 +33,8 @@
  * Packets
  * --------------------------------------------------------------------- */
 
-static unsigned sc_size(unsigned type)
-{
-    switch (type) {
-    case SC_LOGIN_INFO: return (unsigned)sizeof(SC_LOGIN_INFO_PACKET);
-    case SC_ADD_OBJECT: return (unsigned)sizeof(SC_ADD_OBJECT_PACKET);
-    case SC_REMOVE_OBJECT: return (unsigned)sizeof(SC_REMOVE_OBJECT_PACKET);
-    case SC_MOVE_OBJECT: return (unsigned)sizeof(SC_MOVE_OBJECT_PACKET);
-    case SC_CHAT: return (unsigned)sizeof(SC_CHAT_PACKET);
-    case SC_LOGIN_OK: return (unsigned)sizeof(SC_LOGIN_OK_PACKET);
-    case SC_LOGIN_FAIL: return (unsigned)sizeof(SC_LOGIN_FAIL_PACKET);
-    case SC_STAT_CHANGE: return (unsigned)sizeof(SC_STAT_CHANGE_PACKET);
-    default: return 0;
-    }
-}
-
-static size_t mk_login(unsigned char *out, const char *name)
-{
-    CS_LOGIN_PACKET p;
-    size_t n = strlen(name);
-    memset(&p, 0, sizeof p);
-    p.size = (uint8_t)sizeof p;
-    p.type = CS_LOGIN;
-    memcpy(p.name, name, n < NAME_SIZE ? n : NAME_SIZE);
-    memcpy(out, &p, sizeof p);
-    return sizeof p;
-}
-
-static size_t mk_move(unsigned char *out, int dir, uint32_t move_time)
-{
-    CS_MOVE_PACKET p;
-    p.size = (uint8_t)sizeof p;
-    p.type = CS_MOVE;
-    p.direction = (int8_t)dir;
-    p.move_time = move_time;
-    memcpy(out, &p, sizeof p);
-    return sizeof p;
-}
-
-static size_t mk_chat(unsigned char *out, const char *text)
-{
-    CS_CHAT_PACKET p;
-    memset(&p, 0, sizeof p);
-    p.size = (uint8_t)sizeof p;
-    p.type = CS_CHAT;
-    memcpy(p.mess, text, strlen(text) < CHAT_SIZE ? strlen(text) : CHAT_SIZE);
-    memcpy(out, &p, sizeof p);
-    return sizeof p;
-}
-
-static void sc_move(unsigned char *out, int id, int x, int y, uint32_t move_time)
-{
-    SC_MOVE_OBJECT_PACKET p;
-    p.size = (uint8_t)sizeof p;
-    p.type = SC_MOVE_OBJECT;
-    p.id = id;
-    p.x = (int16_t)x;
-    p.y = (int16_t)y;
-    p.move_time = move_time;
-    memcpy(out, &p, sizeof p);
-}
-
-static void sc_add(unsigned char *out, int id, int x, int y, const char *name)
-{
-    SC_ADD_OBJECT_PACKET p;
-    size_t n = strlen(name);
-    memset(&p, 0, sizeof p);
-    p.size = (uint8_t)sizeof p;
-    p.type = SC_ADD_OBJECT;
-    p.id = id;
-    p.x = (int16_t)x;
-    p.y = (int16_t)y;
-    memcpy(p.name, name, n < NAME_SIZE ? n : NAME_SIZE);
-    memcpy(out, &p, sizeof p);
-}
-
-static void sc_remove(unsigned char *out, int id)
-{
-    SC_REMOVE_OBJECT_PACKET p;
-    p.size = (uint8_t)sizeof p;
-    p.type = SC_REMOVE_OBJECT;
-    p.id = id;
-    memcpy(out, &p, sizeof p);
-}
-
-static int32_t get_i32(const unsigned char *p, size_t off)
-{
-    int32_t v;
-    memcpy(&v, p + off, sizeof v);
-    return v;
-}
-
-static int get_i16(const unsigned char *p, size_t off)
-{
-    int16_t v;
-    memcpy(&v, p + off, sizeof v);
-    return v;
-}
-
-/* A packet in words, for the reasons. */
-static const char *pkt_text(const unsigned char *p, char *buf, size_t bufsz)
-{
-    char name[NAME_SIZE + 1];
-    switch (p[1]) {
-    case SC_LOGIN_INFO:
-        snprintf(buf, bufsz, "SC_LOGIN_INFO{id %d, (%d,%d)}", (int)get_i32(p, 2), get_i16(p, 22),
-                 get_i16(p, 24));
-        break;
-    case SC_ADD_OBJECT:
-        memcpy(name, p + 10, NAME_SIZE);
-        name[NAME_SIZE] = '\0';
-        snprintf(buf, bufsz, "SC_ADD_OBJECT{id %d, (%d,%d), \"%s\"}", (int)get_i32(p, 2),
-                 get_i16(p, 6), get_i16(p, 8), name);
-        break;
-    case SC_REMOVE_OBJECT:
-        snprintf(buf, bufsz, "SC_REMOVE_OBJECT{id %d}", (int)get_i32(p, 2));
-        break;
-    case SC_MOVE_OBJECT:
-        snprintf(buf, bufsz, "SC_MOVE_OBJECT{id %d, (%d,%d), time %lu}", (int)get_i32(p, 2),
-                 get_i16(p, 6), get_i16(p, 8), (unsigned long)(uint32_t)get_i32(p, 10));
-        break;
-    case SC_CHAT:
-        snprintf(buf, bufsz, "SC_CHAT{id %d, \"%.40s\"}", (int)get_i32(p, 2),
-                 (const char *)p + 6);
-        break;
-    default:
-        snprintf(buf, bufsz, "a packet of type %u, size %u", (unsigned)p[1], (unsigned)p[0]);
-    }
-    return buf;
-}
+/* The packets are game_kit.c's (built field by field from protocol.h,
+ * apart from the server's own builders in 10_game_server/packet.c). */
 
 /* ------------------------------------------------------------------------
  * A player
@@ -204,57 +75,18 @@ static void bp_done(struct bp *p, int abortive)
 static enum net_status bp_next(struct bp *p, unsigned char *pkt, DWORD ms, char *why,
                                size_t whysz)
 {
-    char st[64];
-    for (;;) {
-        size_t got = 0;
-        int err = 0;
-        enum net_status r;
-        if (p->rlen >= 2) {
-            unsigned want = sc_size(p->rb[1]);
-            if (want == 0 || p->rb[0] != want) {
-                snprintf(why, whysz, "%s got a packet of size %u, type %u: not in the protocol",
-                         p->label, (unsigned)p->rb[0], (unsigned)p->rb[1]);
-                return NET_ERROR;
-            }
-            if (p->rlen >= want) {
-                memcpy(pkt, p->rb, want);
-                memmove(p->rb, p->rb + want, p->rlen - want);
-                p->rlen -= want;
-                return NET_OK;
-            }
-        }
-        r = net_recv_some(p->s, p->rb + p->rlen, sizeof p->rb - p->rlen, ms, &got, &err);
-        if (r != NET_OK) {
-            snprintf(why, whysz, "%s: %s", p->label, net_status_text(r, err, st, sizeof st));
-            return r;
-        }
-        p->rlen += got;
-    }
+    return pkt_read(p->s, p->label, p->rb, sizeof p->rb, &p->rlen, pkt, ms, why, whysz);
 }
 
 static int bp_send(struct bp *p, const void *data, size_t len, char *why, size_t whysz)
 {
-    char st[64];
-    size_t sent = 0;
-    int err = 0;
-    enum net_status r = net_send_all(p->s, data, len, NET_TIMEOUT_MS, &sent, &err);
-    if (r != NET_OK) {
-        snprintf(why, whysz, "%s: send: %s", p->label, net_status_text(r, err, st, sizeof st));
-        return 0;
-    }
-    return 1;
+    return net_send_why(p->s, p->label, data, len, why, whysz);
 }
 
 static int bp_connect(struct bp *p, unsigned short port, char *why, size_t whysz)
 {
-    char one[WHY_SIZE];
-    p->s = net_connect(port, CONNECT_MS, one, sizeof one);
-    if (p->s == INVALID_SOCKET) {
-        snprintf(why, whysz, "%s: %s", p->label, one);
-        return 0;
-    }
-    net_nodelay(p->s);
-    return 1;
+    p->s = net_connect_why(port, p->label, why, whysz);
+    return p->s != INVALID_SOCKET;
 }
 
 /* The answer to a login: SC_LOGIN_INFO with a position on the board. */
@@ -271,9 +103,9 @@ static int bp_login_answer(struct bp *p, char *why, size_t whysz)
                  p->name, pkt_text(b, a, sizeof a));
         return 0;
     }
-    p->id = get_i32(b, 2);
-    p->x = get_i16(b, 22);
-    p->y = get_i16(b, 24);
+    p->id = pkt_i32(b, 2);
+    p->x = pkt_i16(b, 22);
+    p->y = pkt_i16(b, 24);
     if (p->id < 0 || p->x < 0 || p->x >= BOARD || p->y < 0 || p->y >= BOARD) {
         snprintf(why, whysz, "login as \"%s\": %s: an id below 0 or a tile off the 8x8 board",
                  p->name, pkt_text(b, a, sizeof a));
@@ -402,19 +234,6 @@ static int start(struct proc *srv, const struct ctx *c, const char *pre, char *w
     return server_start_args(srv, c->exe, pre, 1, why, whysz);
 }
 
-static enum result finish(struct ctx *c, struct proc *srv, enum result out)
-{
-    if (out == RES_PASS && !proc_running(srv)) {
-        char tail[WHY_SIZE / 2];
-        proc_drain(srv, 1000);
-        proc_tail(srv, ERR_STREAM, tail, sizeof tail);
-        out = fail(c, "the server exited (status %lu); stderr: %s", (unsigned long)srv->exit_code,
-                   tail[0] ? tail : "(empty)");
-    }
-    proc_stop(srv);
-    return out;
-}
-
 /* ------------------------------------------------------------------------
  * hw3: what the homework asks
  * --------------------------------------------------------------------- */
@@ -442,16 +261,16 @@ static enum result case_login(struct ctx *c)
         out = fail(c, "login: %s", why);
         goto done;
     }
-    if (b[1] != SC_LOGIN_INFO || get_i32(b, 6) != 100 || get_i32(b, 10) != 100 ||
-        get_i32(b, 14) != 0 || get_i32(b, 18) != 1) {
+    if (b[1] != SC_LOGIN_INFO || pkt_i32(b, 6) != 100 || pkt_i32(b, 10) != 100 ||
+        pkt_i32(b, 14) != 0 || pkt_i32(b, 18) != 1) {
         char t[160];
         out = fail(c, "login: got %s, expected SC_LOGIN_INFO with hp 100, max_hp 100, exp 0, "
                       "level 1", pkt_text(b, t, sizeof t));
         goto done;
     }
-    a.id = get_i32(b, 2);
-    a.x = get_i16(b, 22);
-    a.y = get_i16(b, 24);
+    a.id = pkt_i32(b, 2);
+    a.x = pkt_i16(b, 22);
+    a.y = pkt_i16(b, 24);
     if (a.x < 0 || a.x >= BOARD || a.y < 0 || a.y >= BOARD) {
         out = fail(c, "login: position (%d,%d) is off the 8x8 board", a.x, a.y);
         goto done;
@@ -463,7 +282,7 @@ static enum result case_login(struct ctx *c)
         out = fail(c, "%s", why);
 done:
     bp_done(&a, 0);
-    return finish(c, &srv, out);
+    return game_finish(c, &srv, out);
 }
 
 /* B logs in after A: each gets the other's SC_ADD_OBJECT, name and tile. */
@@ -482,7 +301,7 @@ static enum result case_see_others(struct ctx *c)
         out = fail(c, "%s", why);
     for (int i = 0; i < 3; i++)
         bp_done(&p[i], 0);
-    return finish(c, &srv, out);
+    return game_finish(c, &srv, out);
 }
 
 /* A moves: A gets SC_MOVE_OBJECT with its move_time, and so do B and C.
@@ -543,7 +362,7 @@ static enum result case_moves_seen(struct ctx *c)
 done:
     for (int i = 0; i < 3; i++)
         bp_done(&p[i], 0);
-    return finish(c, &srv, out);
+    return game_finish(c, &srv, out);
 }
 
 /* D logs out, C closes, B resets: each time the others get
@@ -620,7 +439,7 @@ done:
     for (int i = 0; i < 4; i++)
         bp_done(&p[i], 0);
     bp_done(&e, 0);
-    return finish(c, &srv, out);
+    return game_finish(c, &srv, out);
 }
 
 /* Ten players: everyone sees the nine others; all move at once, and
@@ -658,7 +477,7 @@ static enum result case_ten(struct ctx *c)
 done:
     for (int i = 0; i < TEN; i++)
         bp_done(&p[i], 0);
-    return finish(c, &srv, out);
+    return game_finish(c, &srv, out);
 }
 
 /* A's login comes a byte at a time, a move in three pieces, three moves
@@ -738,7 +557,7 @@ bad:
 done:
     bp_done(&a, 0);
     bp_done(&bb, 0);
-    return finish(c, &srv, out);
+    return game_finish(c, &srv, out);
 }
 
 /* Malformed packets, before and after login: that client's connection
@@ -765,7 +584,7 @@ static const struct bad_packet bad_packets[] = {
 };
 #define N_BAD (sizeof bad_packets / sizeof bad_packets[0])
 
-static enum result case_malformed(struct ctx *c)
+static enum result case_board_malformed(struct ctx *c)
 {
     struct proc srv;
     struct bp a, m;
@@ -826,7 +645,7 @@ static enum result case_malformed(struct ctx *c)
     }
 done:
     bp_done(&a, 0);
-    return finish(c, &srv, out);
+    return game_finish(c, &srv, out);
 }
 
 const struct test_case hw3_cases[] = {
@@ -836,7 +655,7 @@ const struct test_case hw3_cases[] = {
     {"leave-removes-piece", 0, 40, case_leave},
     {"ten-players", 0, 60, case_ten},
     {"split-packets", 0, 40, case_split},
-    {"malformed-closes-only-that-client", 0, 60, case_malformed},
+    {"malformed-closes-only-that-client", 0, 60, case_board_malformed},
     {NULL, 0, 0, NULL},
 };
 
@@ -895,7 +714,7 @@ static enum result case_args(struct ctx *c)
     return RES_PASS;
 }
 
-static enum result case_chat(struct ctx *c)
+static enum result case_board_chat(struct ctx *c)
 {
     struct proc srv;
     struct bp p[2];
@@ -911,7 +730,7 @@ static enum result case_chat(struct ctx *c)
     sc.size = (uint8_t)sizeof sc;
     sc.type = SC_CHAT;
     if (!group_login(p, 2, srv.port, why, sizeof why) ||
-        !bp_send(&p[0], b, mk_chat(b, "hello board"), why, sizeof why)) {
+        !bp_send(&p[0], b, mk_chat(b, "hello board", strlen("hello board")), why, sizeof why)) {
         out = fail(c, "%s", why);
         goto done;
     }
@@ -924,7 +743,7 @@ static enum result case_chat(struct ctx *c)
 done:
     bp_done(&p[0], 0);
     bp_done(&p[1], 0);
-    return finish(c, &srv, out);
+    return game_finish(c, &srv, out);
 }
 
 /* -u 2: the third login gets SC_LOGIN_FAIL and the end; once a player
@@ -971,13 +790,13 @@ done:
     bp_done(&p[1], 0);
     bp_done(&x, 1);
     bp_done(&y, 0);
-    return finish(c, &srv, out);
+    return game_finish(c, &srv, out);
 }
 
 /* S reads nothing (a small receive buffer); T chats and reads its own
  * chat back until the server drops S (T gets SC_REMOVE_OBJECT{S}); then
  * T is still served. */
-static enum result case_slow_reader(struct ctx *c)
+static enum result case_board_slow_reader(struct ctx *c)
 {
     struct proc srv;
     struct bp t, s;
@@ -1007,7 +826,7 @@ static enum result case_slow_reader(struct ctx *c)
     for (int k = 0; k < FLOOD_BATCH; k++) {
         char text[32];
         snprintf(text, sizeof text, "flood %d", k);
-        n += mk_chat(batch + n, text);
+        n += mk_chat(batch + n, text, strlen(text));
     }
     t0 = now_ms();
     while (!cut) {
@@ -1028,9 +847,9 @@ static enum result case_slow_reader(struct ctx *c)
             unsigned char got[PKT_MAX];
             if (bp_next(&t, got, NET_TIMEOUT_MS, why, sizeof why) != NET_OK)
                 goto bad;
-            if (got[1] == SC_CHAT && get_i32(got, 2) == t.id)
+            if (got[1] == SC_CHAT && pkt_i32(got, 2) == t.id)
                 k++;
-            else if (got[1] == SC_REMOVE_OBJECT && get_i32(got, 2) == s.id)
+            else if (got[1] == SC_REMOVE_OBJECT && pkt_i32(got, 2) == s.id)
                 cut = 1;
         }
         owed += FLOOD_BATCH * sizeof(SC_CHAT_PACKET);
@@ -1053,7 +872,7 @@ done:
     free(batch);
     bp_done(&t, 1);
     bp_done(&s, 1);
-    return finish(c, &srv, out);
+    return game_finish(c, &srv, out);
 }
 
 /* client.exe game --script plays on the board: its login line, a move,
@@ -1097,7 +916,7 @@ static enum result case_game_client(struct ctx *c)
     }
     if (bp_next(&bb, got, NET_TIMEOUT_MS, why, sizeof why) != NET_OK)
         goto bad;
-    if (got[1] != SC_ADD_OBJECT || get_i32(got, 2) != id) {
+    if (got[1] != SC_ADD_OBJECT || pkt_i32(got, 2) != id) {
         out = fail(c, "B: expected SC_ADD_OBJECT of the game client (id %d)", id);
         goto done;
     }
@@ -1114,7 +933,7 @@ static enum result case_game_client(struct ctx *c)
     for (int k = 0; k < 3; k++) {
         if (bp_next(&bb, got, NET_TIMEOUT_MS, why, sizeof why) != NET_OK)
             goto bad;
-        if (get_i32(got, 2) != id || got[1] != (k < 2 ? SC_MOVE_OBJECT : SC_REMOVE_OBJECT)) {
+        if (pkt_i32(got, 2) != id || got[1] != (k < 2 ? SC_MOVE_OBJECT : SC_REMOVE_OBJECT)) {
             char t[160];
             out = fail(c, "B got %s, expected the game client's %s", pkt_text(got, t, sizeof t),
                        k < 2 ? "move" : "leave");
@@ -1127,14 +946,14 @@ bad:
 done:
     proc_stop(&cl);
     bp_done(&bb, 0);
-    return finish(c, &srv, out);
+    return game_finish(c, &srv, out);
 }
 
 static enum result case_ctrl_c(struct ctx *c)
 {
     struct proc srv;
     struct bp p[3];
-    char why[WHY_SIZE], tail[WHY_SIZE / 2], line[256];
+    char why[WHY_SIZE], line[256];
     enum result out = RES_PASS;
     for (int i = 0; i < 3; i++)
         bp_init(&p[i], "player");
@@ -1148,18 +967,11 @@ static enum result case_ctrl_c(struct ctx *c)
         out = fail(c, "could not deliver Ctrl+C: %s", why);
         goto done;
     }
-    if (!proc_wait(&srv, 10000)) {
-        out = fail(c, "still running 10 s after Ctrl+C with 3 players");
-        goto done;
-    }
-    proc_drain(&srv, 2000);
-    if (srv.exit_code != 0 || !proc_find_line(&srv, OUT_STREAM, "stopped:", 1, line, sizeof line)) {
-        proc_tail(&srv, OUT_STREAM, tail, sizeof tail);
-        out = fail(c, "after Ctrl+C: status %lu, expected 0 and a \"stopped:\" line; stdout: %s",
-                   (unsigned long)srv.exit_code, tail);
-    } else {
+    if (!stopped_cleanly(&srv, 10000, "Ctrl+C with 3 players", line, sizeof line, why,
+                         sizeof why))
+        out = fail(c, "%s", why);
+    else
         info(c, "%s", line);
-    }
 done:
     for (int i = 0; i < 3; i++)
         bp_done(&p[i], 1);
@@ -1205,9 +1017,9 @@ STEP10_CASE(g_game_client_script, "game-client-script")
 
 const struct test_case board_cases[] = {
     {"args", 0, 60, case_args},
-    {"chat", 0, 30, case_chat},
+    {"chat", 0, 30, case_board_chat},
     {"full-board", 0, 40, case_full},
-    {"does-not-read-cut-off", 0, 180, case_slow_reader},
+    {"does-not-read-cut-off", 0, 180, case_board_slow_reader},
     {"game-client", 0, 60, case_game_client},
     {"ctrl-c", 0, 60, case_ctrl_c},
     {"step10:login-and-see", 0, 30, g_login_and_see},
