@@ -196,6 +196,18 @@ static int free_dir(const struct bp *p, int *x, int *y)
     return DIR_LEFT;
 }
 
+/* `p` moves with `move_time` where the edge does not block it; `want` is
+ * set to the SC_MOVE_OBJECT every player should get (its x is where `p`
+ * now stands). The caller expects it. */
+static int bp_free_move(struct bp *p, uint32_t move_time, unsigned char *want, char *why,
+                        size_t whysz)
+{
+    unsigned char b[PKT_MAX];
+    int x, y, dir = free_dir(p, &x, &y);
+    sc_move(want, p->id, x, y, move_time);
+    return bp_send(p, b, mk_move(b, dir, move_time), why, whysz);
+}
+
 /* Players 0..n-1 log in one after the other; each newcomer gets an
  * SC_ADD_OBJECT for every one before it (any order), and each of those
  * gets one for the newcomer. */
@@ -247,7 +259,6 @@ static enum result case_login(struct ctx *c)
     char why[WHY_SIZE];
     unsigned char b[PKT_MAX], want[PKT_MAX];
     enum result out = RES_PASS;
-    int dir, x, y;
     bp_init(&a, "A");
     if (!start(&srv, c, "", why, sizeof why))
         return fail(c, "%s", why);
@@ -275,9 +286,7 @@ static enum result case_login(struct ctx *c)
         out = fail(c, "login: position (%d,%d) is off the 8x8 board", a.x, a.y);
         goto done;
     }
-    dir = free_dir(&a, &x, &y);
-    sc_move(want, a.id, x, y, 424242);
-    if (!bp_send(&a, b, mk_move(b, dir, 424242), why, sizeof why) ||
+    if (!bp_free_move(&a, 424242, want, why, sizeof why) ||
         !bp_expect(&a, want, "A alone moves", why, sizeof why))
         out = fail(c, "%s", why);
 done:
@@ -315,7 +324,7 @@ static enum result case_moves_seen(struct ctx *c)
     unsigned char b[PKT_MAX], want[PKT_MAX];
     enum result out = RES_PASS;
     const char *labels[3] = {"A", "B", "C"};
-    int x, y, dir, steps = 0;
+    int steps = 0;
     for (int i = 0; i < 3; i++)
         bp_init(&p[i], labels[i]);
     if (!start(&srv, c, "", why, sizeof why))
@@ -324,9 +333,7 @@ static enum result case_moves_seen(struct ctx *c)
         out = fail(c, "%s", why);
         goto done;
     }
-    dir = free_dir(&p[0], &x, &y);
-    sc_move(want, p[0].id, x, y, 123456789u);
-    if (!bp_send(&p[0], b, mk_move(b, dir, 123456789u), why, sizeof why)) {
+    if (!bp_free_move(&p[0], 123456789u, want, why, sizeof why)) {
         out = fail(c, "%s", why);
         goto done;
     }
@@ -337,7 +344,7 @@ static enum result case_moves_seen(struct ctx *c)
             goto done;
         }
     }
-    p[0].x = x;
+    p[0].x = pkt_i16(want, OFF_MOVE_X);
     /* to the left edge, then once more */
     while (steps <= BOARD) {
         int blocked = p[0].x == 0;
@@ -375,7 +382,6 @@ static enum result case_leave(struct ctx *c)
     unsigned char b[PKT_MAX], want[PKT_MAX];
     enum result out = RES_PASS;
     const char *labels[4] = {"A", "B", "C", "D"};
-    int dir, x, y;
     for (int i = 0; i < 4; i++)
         bp_init(&p[i], labels[i]);
     bp_init(&e, "E");
@@ -408,14 +414,12 @@ static enum result case_leave(struct ctx *c)
         }
     }
     /* A alone: its move is answered to it only; E then sees only A */
-    dir = free_dir(&p[0], &x, &y);
-    sc_move(want, p[0].id, x, y, 77);
-    if (!bp_send(&p[0], b, mk_move(b, dir, 77), why, sizeof why) ||
+    if (!bp_free_move(&p[0], 77, want, why, sizeof why) ||
         !bp_expect(&p[0], want, "A alone after the others left", why, sizeof why)) {
         out = fail(c, "%s", why);
         goto done;
     }
-    p[0].x = x;
+    p[0].x = pkt_i16(want, OFF_MOVE_X);
     if (!bp_login(&e, srv.port, "eve", why, sizeof why)) {
         out = fail(c, "%s", why);
         goto done;
@@ -427,9 +431,7 @@ static enum result case_leave(struct ctx *c)
     if (!bp_expect(&p[0], want, "E logged in, A", why, sizeof why))
         goto bad;
     /* and nothing else for E: its own move comes next */
-    dir = free_dir(&e, &x, &y);
-    sc_move(want, e.id, x, y, 78);
-    if (!bp_send(&e, b, mk_move(b, dir, 78), why, sizeof why) ||
+    if (!bp_free_move(&e, 78, want, why, sizeof why) ||
         !bp_expect(&e, want, "E's first move (nothing of B, C, D before it)", why, sizeof why))
         goto bad;
     goto done;
@@ -449,7 +451,7 @@ static enum result case_ten(struct ctx *c)
     struct proc srv;
     struct bp p[TEN];
     char why[WHY_SIZE], label[8];
-    unsigned char b[PKT_MAX], want[TEN][PKT_MAX];
+    unsigned char want[TEN][PKT_MAX];
     enum result out = RES_PASS;
     for (int i = 0; i < TEN; i++) {
         snprintf(label, sizeof label, "P%d", i);
@@ -462,9 +464,7 @@ static enum result case_ten(struct ctx *c)
         goto done;
     }
     for (int i = 0; i < TEN; i++) {
-        int x, y, dir = free_dir(&p[i], &x, &y);
-        sc_move(want[i], p[i].id, x, y, 9000u + (uint32_t)i);
-        if (!bp_send(&p[i], b, mk_move(b, dir, 9000u + (uint32_t)i), why, sizeof why)) {
+        if (!bp_free_move(&p[i], 9000u + (uint32_t)i, want[i], why, sizeof why)) {
             out = fail(c, "%s", why);
             goto done;
         }
@@ -589,7 +589,7 @@ static enum result case_board_malformed(struct ctx *c)
     struct proc srv;
     struct bp a, m;
     char why[WHY_SIZE], when[96];
-    unsigned char b[PKT_MAX], want[PKT_MAX];
+    unsigned char want[PKT_MAX];
     enum result out = RES_PASS;
     bp_init(&a, "A");
     if (!start(&srv, c, "", why, sizeof why))
@@ -600,7 +600,6 @@ static enum result case_board_malformed(struct ctx *c)
     }
     for (size_t i = 0; i < N_BAD && out == RES_PASS; i++) {
         const struct bad_packet *bp = &bad_packets[i];
-        int x, y, dir;
         bp_init(&m, "M");
         if (bp->in_game) {
             if (!bp_login(&m, srv.port, "mallory", why, sizeof why))
@@ -631,12 +630,10 @@ static enum result case_board_malformed(struct ctx *c)
                 goto bad;
         }
         /* A is still served, and hears nothing else */
-        dir = free_dir(&a, &x, &y);
-        sc_move(want, a.id, x, y, 600u + (uint32_t)i);
-        if (!bp_send(&a, b, mk_move(b, dir, 600u + (uint32_t)i), why, sizeof why) ||
+        if (!bp_free_move(&a, 600u + (uint32_t)i, want, why, sizeof why) ||
             !bp_expect(&a, want, when, why, sizeof why))
             goto bad;
-        a.x = x;
+        a.x = pkt_i16(want, OFF_MOVE_X);
         bp_done(&m, 1);
         continue;
     bad:
@@ -858,13 +855,9 @@ static enum result case_board_slow_reader(struct ctx *c)
          (unsigned long long)(now_ms() - t0));
     if (proc_find_line(&srv, OUT_STREAM, "does not read", 0, line, sizeof line))
         info(c, "%s", line);
-    {
-        int x, y, dir = free_dir(&t, &x, &y);
-        sc_move(want, t.id, x, y, 4321);
-        if (!bp_send(&t, batch, mk_move(batch, dir, 4321), why, sizeof why) ||
-            !bp_expect(&t, want, "T moves after S was cut off", why, sizeof why))
-            goto bad;
-    }
+    if (!bp_free_move(&t, 4321, want, why, sizeof why) ||
+        !bp_expect(&t, want, "T moves after S was cut off", why, sizeof why))
+        goto bad;
     goto done;
 bad:
     out = fail(c, "%s", why);
@@ -953,7 +946,7 @@ static enum result case_ctrl_c(struct ctx *c)
 {
     struct proc srv;
     struct bp p[3];
-    char why[WHY_SIZE], line[256];
+    char why[WHY_SIZE];
     enum result out = RES_PASS;
     for (int i = 0; i < 3; i++)
         bp_init(&p[i], "player");
@@ -963,15 +956,7 @@ static enum result case_ctrl_c(struct ctx *c)
         out = fail(c, "%s", why);
         goto done;
     }
-    if (proc_send_ctrl(&srv, CTRL_C_EVENT, why, sizeof why) != CTRL_SENT) {
-        out = fail(c, "could not deliver Ctrl+C: %s", why);
-        goto done;
-    }
-    if (!stopped_cleanly(&srv, 10000, "Ctrl+C with 3 players", line, sizeof line, why,
-                         sizeof why))
-        out = fail(c, "%s", why);
-    else
-        info(c, "%s", line);
+    out = ctrl_c_verdict(c, &srv, "3 players");
 done:
     for (int i = 0; i < 3; i++)
         bp_done(&p[i], 1);

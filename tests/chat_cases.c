@@ -618,7 +618,7 @@ static enum result case_ctrl_c(struct ctx *c)
 {
     struct proc srv;
     struct cp p[3];
-    char why[WHY_SIZE], line[256];
+    char why[WHY_SIZE];
     enum result out = RES_PASS;
     int i;
     for (i = 0; i < 3; i++)
@@ -630,15 +630,7 @@ static enum result case_ctrl_c(struct ctx *c)
             out = fail(c, "%s", why);
             goto done;
         }
-    if (proc_send_ctrl(&srv, CTRL_C_EVENT, why, sizeof why) != CTRL_SENT) {
-        out = fail(c, "could not deliver Ctrl+C: %s", why);
-        goto done;
-    }
-    if (!stopped_cleanly(&srv, 10000, "Ctrl+C with 3 clients connected", line, sizeof line, why,
-                         sizeof why))
-        out = fail(c, "%s", why);
-    else
-        info(c, "%s", line);
+    out = ctrl_c_verdict(c, &srv, "3 clients connected");
 done:
     for (i = 0; i < 3; i++)
         cp_done(&p[i]);

@@ -326,6 +326,10 @@ int bad_args_verdict(struct proc *p, const char *const *args, size_t n, int quie
  * `after` names the event in the reason ("Ctrl+C"). */
 int stopped_cleanly(struct proc *srv, DWORD ms, const char *after, char *line, size_t linesz,
                     char *why, size_t whysz);
+/* Ctrl+C sent to `srv`, which must then stop cleanly within 10 s
+ * (stopped_cleanly; its summary line goes to the log). `with` says what
+ * is connected, for the reason ("3 clients connected"). */
+enum result ctrl_c_verdict(struct ctx *c, struct proc *srv, const char *with);
 
 /* 04 prints "FD_SETSIZE is N" just after its ready line: a build with a
  * raised FD_SETSIZE (graded with --exe) serves N - 1 clients. Returns
