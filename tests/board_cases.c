@@ -21,10 +21,8 @@
  * between players is not fixed (ten players moving at once) as a set.
  * No case asserts a duration.
  */
-#include "tests.h"
-#include "../10_game_server/protocol.h"
+#include "game_kit.h"
 
-#define PKT_MAX 128
 #define BOARD 8
 #define TEN 10
 #define FLOOD_BATCH 100
@@ -35,135 +33,8 @@
  * Packets
  * --------------------------------------------------------------------- */
 
-static unsigned sc_size(unsigned type)
-{
-    switch (type) {
-    case SC_LOGIN_INFO: return (unsigned)sizeof(SC_LOGIN_INFO_PACKET);
-    case SC_ADD_OBJECT: return (unsigned)sizeof(SC_ADD_OBJECT_PACKET);
-    case SC_REMOVE_OBJECT: return (unsigned)sizeof(SC_REMOVE_OBJECT_PACKET);
-    case SC_MOVE_OBJECT: return (unsigned)sizeof(SC_MOVE_OBJECT_PACKET);
-    case SC_CHAT: return (unsigned)sizeof(SC_CHAT_PACKET);
-    case SC_LOGIN_OK: return (unsigned)sizeof(SC_LOGIN_OK_PACKET);
-    case SC_LOGIN_FAIL: return (unsigned)sizeof(SC_LOGIN_FAIL_PACKET);
-    case SC_STAT_CHANGE: return (unsigned)sizeof(SC_STAT_CHANGE_PACKET);
-    default: return 0;
-    }
-}
-
-static size_t mk_login(unsigned char *out, const char *name)
-{
-    CS_LOGIN_PACKET p;
-    size_t n = strlen(name);
-    memset(&p, 0, sizeof p);
-    p.size = (uint8_t)sizeof p;
-    p.type = CS_LOGIN;
-    memcpy(p.name, name, n < NAME_SIZE ? n : NAME_SIZE);
-    memcpy(out, &p, sizeof p);
-    return sizeof p;
-}
-
-static size_t mk_move(unsigned char *out, int dir, uint32_t move_time)
-{
-    CS_MOVE_PACKET p;
-    p.size = (uint8_t)sizeof p;
-    p.type = CS_MOVE;
-    p.direction = (int8_t)dir;
-    p.move_time = move_time;
-    memcpy(out, &p, sizeof p);
-    return sizeof p;
-}
-
-static size_t mk_chat(unsigned char *out, const char *text)
-{
-    CS_CHAT_PACKET p;
-    memset(&p, 0, sizeof p);
-    p.size = (uint8_t)sizeof p;
-    p.type = CS_CHAT;
-    memcpy(p.mess, text, strlen(text) < CHAT_SIZE ? strlen(text) : CHAT_SIZE);
-    memcpy(out, &p, sizeof p);
-    return sizeof p;
-}
-
-static void sc_move(unsigned char *out, int id, int x, int y, uint32_t move_time)
-{
-    SC_MOVE_OBJECT_PACKET p;
-    p.size = (uint8_t)sizeof p;
-    p.type = SC_MOVE_OBJECT;
-    p.id = id;
-    p.x = (int16_t)x;
-    p.y = (int16_t)y;
-    p.move_time = move_time;
-    memcpy(out, &p, sizeof p);
-}
-
-static void sc_add(unsigned char *out, int id, int x, int y, const char *name)
-{
-    SC_ADD_OBJECT_PACKET p;
-    size_t n = strlen(name);
-    memset(&p, 0, sizeof p);
-    p.size = (uint8_t)sizeof p;
-    p.type = SC_ADD_OBJECT;
-    p.id = id;
-    p.x = (int16_t)x;
-    p.y = (int16_t)y;
-    memcpy(p.name, name, n < NAME_SIZE ? n : NAME_SIZE);
-    memcpy(out, &p, sizeof p);
-}
-
-static void sc_remove(unsigned char *out, int id)
-{
-    SC_REMOVE_OBJECT_PACKET p;
-    p.size = (uint8_t)sizeof p;
-    p.type = SC_REMOVE_OBJECT;
-    p.id = id;
-    memcpy(out, &p, sizeof p);
-}
-
-static int32_t get_i32(const unsigned char *p, size_t off)
-{
-    int32_t v;
-    memcpy(&v, p + off, sizeof v);
-    return v;
-}
-
-static int get_i16(const unsigned char *p, size_t off)
-{
-    int16_t v;
-    memcpy(&v, p + off, sizeof v);
-    return v;
-}
-
-/* A packet in words, for the reasons. */
-static const char *pkt_text(const unsigned char *p, char *buf, size_t bufsz)
-{
-    char name[NAME_SIZE + 1];
-    switch (p[1]) {
-    case SC_LOGIN_INFO:
-        snprintf(buf, bufsz, "SC_LOGIN_INFO{id %d, (%d,%d)}", (int)get_i32(p, 2), get_i16(p, 22),
-                 get_i16(p, 24));
-        break;
-    case SC_ADD_OBJECT:
-        memcpy(name, p + 10, NAME_SIZE);
-        name[NAME_SIZE] = '\0';
-        snprintf(buf, bufsz, "SC_ADD_OBJECT{id %d, (%d,%d), \"%s\"}", (int)get_i32(p, 2),
-                 get_i16(p, 6), get_i16(p, 8), name);
-        break;
-    case SC_REMOVE_OBJECT:
-        snprintf(buf, bufsz, "SC_REMOVE_OBJECT{id %d}", (int)get_i32(p, 2));
-        break;
-    case SC_MOVE_OBJECT:
-        snprintf(buf, bufsz, "SC_MOVE_OBJECT{id %d, (%d,%d), time %lu}", (int)get_i32(p, 2),
-                 get_i16(p, 6), get_i16(p, 8), (unsigned long)(uint32_t)get_i32(p, 10));
-        break;
-    case SC_CHAT:
-        snprintf(buf, bufsz, "SC_CHAT{id %d, \"%.40s\"}", (int)get_i32(p, 2),
-                 (const char *)p + 6);
-        break;
-    default:
-        snprintf(buf, bufsz, "a packet of type %u, size %u", (unsigned)p[1], (unsigned)p[0]);
-    }
-    return buf;
-}
+/* The packets are game_kit.c's (built field by field from protocol.h,
+ * apart from the server's own builders in 10_game_server/packet.c). */
 
 /* ------------------------------------------------------------------------
  * A player
@@ -204,57 +75,18 @@ static void bp_done(struct bp *p, int abortive)
 static enum net_status bp_next(struct bp *p, unsigned char *pkt, DWORD ms, char *why,
                                size_t whysz)
 {
-    char st[64];
-    for (;;) {
-        size_t got = 0;
-        int err = 0;
-        enum net_status r;
-        if (p->rlen >= 2) {
-            unsigned want = sc_size(p->rb[1]);
-            if (want == 0 || p->rb[0] != want) {
-                snprintf(why, whysz, "%s got a packet of size %u, type %u: not in the protocol",
-                         p->label, (unsigned)p->rb[0], (unsigned)p->rb[1]);
-                return NET_ERROR;
-            }
-            if (p->rlen >= want) {
-                memcpy(pkt, p->rb, want);
-                memmove(p->rb, p->rb + want, p->rlen - want);
-                p->rlen -= want;
-                return NET_OK;
-            }
-        }
-        r = net_recv_some(p->s, p->rb + p->rlen, sizeof p->rb - p->rlen, ms, &got, &err);
-        if (r != NET_OK) {
-            snprintf(why, whysz, "%s: %s", p->label, net_status_text(r, err, st, sizeof st));
-            return r;
-        }
-        p->rlen += got;
-    }
+    return pkt_read(p->s, p->label, p->rb, sizeof p->rb, &p->rlen, pkt, ms, why, whysz);
 }
 
 static int bp_send(struct bp *p, const void *data, size_t len, char *why, size_t whysz)
 {
-    char st[64];
-    size_t sent = 0;
-    int err = 0;
-    enum net_status r = net_send_all(p->s, data, len, NET_TIMEOUT_MS, &sent, &err);
-    if (r != NET_OK) {
-        snprintf(why, whysz, "%s: send: %s", p->label, net_status_text(r, err, st, sizeof st));
-        return 0;
-    }
-    return 1;
+    return net_send_why(p->s, p->label, data, len, why, whysz);
 }
 
 static int bp_connect(struct bp *p, unsigned short port, char *why, size_t whysz)
 {
-    char one[WHY_SIZE];
-    p->s = net_connect(port, CONNECT_MS, one, sizeof one);
-    if (p->s == INVALID_SOCKET) {
-        snprintf(why, whysz, "%s: %s", p->label, one);
-        return 0;
-    }
-    net_nodelay(p->s);
-    return 1;
+    p->s = net_connect_why(port, p->label, why, whysz);
+    return p->s != INVALID_SOCKET;
 }
 
 /* The answer to a login: SC_LOGIN_INFO with a position on the board. */
@@ -271,9 +103,9 @@ static int bp_login_answer(struct bp *p, char *why, size_t whysz)
                  p->name, pkt_text(b, a, sizeof a));
         return 0;
     }
-    p->id = get_i32(b, 2);
-    p->x = get_i16(b, 22);
-    p->y = get_i16(b, 24);
+    p->id = pkt_i32(b, 2);
+    p->x = pkt_i16(b, 22);
+    p->y = pkt_i16(b, 24);
     if (p->id < 0 || p->x < 0 || p->x >= BOARD || p->y < 0 || p->y >= BOARD) {
         snprintf(why, whysz, "login as \"%s\": %s: an id below 0 or a tile off the 8x8 board",
                  p->name, pkt_text(b, a, sizeof a));
@@ -364,6 +196,18 @@ static int free_dir(const struct bp *p, int *x, int *y)
     return DIR_LEFT;
 }
 
+/* `p` moves with `move_time` where the edge does not block it; `want` is
+ * set to the SC_MOVE_OBJECT every player should get (its x is where `p`
+ * now stands). The caller expects it. */
+static int bp_free_move(struct bp *p, uint32_t move_time, unsigned char *want, char *why,
+                        size_t whysz)
+{
+    unsigned char b[PKT_MAX];
+    int x, y, dir = free_dir(p, &x, &y);
+    sc_move(want, p->id, x, y, move_time);
+    return bp_send(p, b, mk_move(b, dir, move_time), why, whysz);
+}
+
 /* Players 0..n-1 log in one after the other; each newcomer gets an
  * SC_ADD_OBJECT for every one before it (any order), and each of those
  * gets one for the newcomer. */
@@ -402,19 +246,6 @@ static int start(struct proc *srv, const struct ctx *c, const char *pre, char *w
     return server_start_args(srv, c->exe, pre, 1, why, whysz);
 }
 
-static enum result finish(struct ctx *c, struct proc *srv, enum result out)
-{
-    if (out == RES_PASS && !proc_running(srv)) {
-        char tail[WHY_SIZE / 2];
-        proc_drain(srv, 1000);
-        proc_tail(srv, ERR_STREAM, tail, sizeof tail);
-        out = fail(c, "the server exited (status %lu); stderr: %s", (unsigned long)srv->exit_code,
-                   tail[0] ? tail : "(empty)");
-    }
-    proc_stop(srv);
-    return out;
-}
-
 /* ------------------------------------------------------------------------
  * hw3: what the homework asks
  * --------------------------------------------------------------------- */
@@ -428,7 +259,6 @@ static enum result case_login(struct ctx *c)
     char why[WHY_SIZE];
     unsigned char b[PKT_MAX], want[PKT_MAX];
     enum result out = RES_PASS;
-    int dir, x, y;
     bp_init(&a, "A");
     if (!start(&srv, c, "", why, sizeof why))
         return fail(c, "%s", why);
@@ -442,28 +272,26 @@ static enum result case_login(struct ctx *c)
         out = fail(c, "login: %s", why);
         goto done;
     }
-    if (b[1] != SC_LOGIN_INFO || get_i32(b, 6) != 100 || get_i32(b, 10) != 100 ||
-        get_i32(b, 14) != 0 || get_i32(b, 18) != 1) {
+    if (b[1] != SC_LOGIN_INFO || pkt_i32(b, 6) != 100 || pkt_i32(b, 10) != 100 ||
+        pkt_i32(b, 14) != 0 || pkt_i32(b, 18) != 1) {
         char t[160];
         out = fail(c, "login: got %s, expected SC_LOGIN_INFO with hp 100, max_hp 100, exp 0, "
                       "level 1", pkt_text(b, t, sizeof t));
         goto done;
     }
-    a.id = get_i32(b, 2);
-    a.x = get_i16(b, 22);
-    a.y = get_i16(b, 24);
+    a.id = pkt_i32(b, 2);
+    a.x = pkt_i16(b, 22);
+    a.y = pkt_i16(b, 24);
     if (a.x < 0 || a.x >= BOARD || a.y < 0 || a.y >= BOARD) {
         out = fail(c, "login: position (%d,%d) is off the 8x8 board", a.x, a.y);
         goto done;
     }
-    dir = free_dir(&a, &x, &y);
-    sc_move(want, a.id, x, y, 424242);
-    if (!bp_send(&a, b, mk_move(b, dir, 424242), why, sizeof why) ||
+    if (!bp_free_move(&a, 424242, want, why, sizeof why) ||
         !bp_expect(&a, want, "A alone moves", why, sizeof why))
         out = fail(c, "%s", why);
 done:
     bp_done(&a, 0);
-    return finish(c, &srv, out);
+    return game_finish(c, &srv, out);
 }
 
 /* B logs in after A: each gets the other's SC_ADD_OBJECT, name and tile. */
@@ -482,7 +310,7 @@ static enum result case_see_others(struct ctx *c)
         out = fail(c, "%s", why);
     for (int i = 0; i < 3; i++)
         bp_done(&p[i], 0);
-    return finish(c, &srv, out);
+    return game_finish(c, &srv, out);
 }
 
 /* A moves: A gets SC_MOVE_OBJECT with its move_time, and so do B and C.
@@ -496,7 +324,7 @@ static enum result case_moves_seen(struct ctx *c)
     unsigned char b[PKT_MAX], want[PKT_MAX];
     enum result out = RES_PASS;
     const char *labels[3] = {"A", "B", "C"};
-    int x, y, dir, steps = 0;
+    int steps = 0;
     for (int i = 0; i < 3; i++)
         bp_init(&p[i], labels[i]);
     if (!start(&srv, c, "", why, sizeof why))
@@ -505,9 +333,7 @@ static enum result case_moves_seen(struct ctx *c)
         out = fail(c, "%s", why);
         goto done;
     }
-    dir = free_dir(&p[0], &x, &y);
-    sc_move(want, p[0].id, x, y, 123456789u);
-    if (!bp_send(&p[0], b, mk_move(b, dir, 123456789u), why, sizeof why)) {
+    if (!bp_free_move(&p[0], 123456789u, want, why, sizeof why)) {
         out = fail(c, "%s", why);
         goto done;
     }
@@ -518,7 +344,7 @@ static enum result case_moves_seen(struct ctx *c)
             goto done;
         }
     }
-    p[0].x = x;
+    p[0].x = pkt_i16(want, OFF_MOVE_X);
     /* to the left edge, then once more */
     while (steps <= BOARD) {
         int blocked = p[0].x == 0;
@@ -543,7 +369,7 @@ static enum result case_moves_seen(struct ctx *c)
 done:
     for (int i = 0; i < 3; i++)
         bp_done(&p[i], 0);
-    return finish(c, &srv, out);
+    return game_finish(c, &srv, out);
 }
 
 /* D logs out, C closes, B resets: each time the others get
@@ -556,7 +382,6 @@ static enum result case_leave(struct ctx *c)
     unsigned char b[PKT_MAX], want[PKT_MAX];
     enum result out = RES_PASS;
     const char *labels[4] = {"A", "B", "C", "D"};
-    int dir, x, y;
     for (int i = 0; i < 4; i++)
         bp_init(&p[i], labels[i]);
     bp_init(&e, "E");
@@ -589,14 +414,12 @@ static enum result case_leave(struct ctx *c)
         }
     }
     /* A alone: its move is answered to it only; E then sees only A */
-    dir = free_dir(&p[0], &x, &y);
-    sc_move(want, p[0].id, x, y, 77);
-    if (!bp_send(&p[0], b, mk_move(b, dir, 77), why, sizeof why) ||
+    if (!bp_free_move(&p[0], 77, want, why, sizeof why) ||
         !bp_expect(&p[0], want, "A alone after the others left", why, sizeof why)) {
         out = fail(c, "%s", why);
         goto done;
     }
-    p[0].x = x;
+    p[0].x = pkt_i16(want, OFF_MOVE_X);
     if (!bp_login(&e, srv.port, "eve", why, sizeof why)) {
         out = fail(c, "%s", why);
         goto done;
@@ -608,9 +431,7 @@ static enum result case_leave(struct ctx *c)
     if (!bp_expect(&p[0], want, "E logged in, A", why, sizeof why))
         goto bad;
     /* and nothing else for E: its own move comes next */
-    dir = free_dir(&e, &x, &y);
-    sc_move(want, e.id, x, y, 78);
-    if (!bp_send(&e, b, mk_move(b, dir, 78), why, sizeof why) ||
+    if (!bp_free_move(&e, 78, want, why, sizeof why) ||
         !bp_expect(&e, want, "E's first move (nothing of B, C, D before it)", why, sizeof why))
         goto bad;
     goto done;
@@ -620,7 +441,7 @@ done:
     for (int i = 0; i < 4; i++)
         bp_done(&p[i], 0);
     bp_done(&e, 0);
-    return finish(c, &srv, out);
+    return game_finish(c, &srv, out);
 }
 
 /* Ten players: everyone sees the nine others; all move at once, and
@@ -630,7 +451,7 @@ static enum result case_ten(struct ctx *c)
     struct proc srv;
     struct bp p[TEN];
     char why[WHY_SIZE], label[8];
-    unsigned char b[PKT_MAX], want[TEN][PKT_MAX];
+    unsigned char want[TEN][PKT_MAX];
     enum result out = RES_PASS;
     for (int i = 0; i < TEN; i++) {
         snprintf(label, sizeof label, "P%d", i);
@@ -643,9 +464,7 @@ static enum result case_ten(struct ctx *c)
         goto done;
     }
     for (int i = 0; i < TEN; i++) {
-        int x, y, dir = free_dir(&p[i], &x, &y);
-        sc_move(want[i], p[i].id, x, y, 9000u + (uint32_t)i);
-        if (!bp_send(&p[i], b, mk_move(b, dir, 9000u + (uint32_t)i), why, sizeof why)) {
+        if (!bp_free_move(&p[i], 9000u + (uint32_t)i, want[i], why, sizeof why)) {
             out = fail(c, "%s", why);
             goto done;
         }
@@ -658,7 +477,7 @@ static enum result case_ten(struct ctx *c)
 done:
     for (int i = 0; i < TEN; i++)
         bp_done(&p[i], 0);
-    return finish(c, &srv, out);
+    return game_finish(c, &srv, out);
 }
 
 /* A's login comes a byte at a time, a move in three pieces, three moves
@@ -738,7 +557,7 @@ bad:
 done:
     bp_done(&a, 0);
     bp_done(&bb, 0);
-    return finish(c, &srv, out);
+    return game_finish(c, &srv, out);
 }
 
 /* Malformed packets, before and after login: that client's connection
@@ -765,12 +584,12 @@ static const struct bad_packet bad_packets[] = {
 };
 #define N_BAD (sizeof bad_packets / sizeof bad_packets[0])
 
-static enum result case_malformed(struct ctx *c)
+static enum result case_board_malformed(struct ctx *c)
 {
     struct proc srv;
     struct bp a, m;
     char why[WHY_SIZE], when[96];
-    unsigned char b[PKT_MAX], want[PKT_MAX];
+    unsigned char want[PKT_MAX];
     enum result out = RES_PASS;
     bp_init(&a, "A");
     if (!start(&srv, c, "", why, sizeof why))
@@ -781,7 +600,6 @@ static enum result case_malformed(struct ctx *c)
     }
     for (size_t i = 0; i < N_BAD && out == RES_PASS; i++) {
         const struct bad_packet *bp = &bad_packets[i];
-        int x, y, dir;
         bp_init(&m, "M");
         if (bp->in_game) {
             if (!bp_login(&m, srv.port, "mallory", why, sizeof why))
@@ -812,12 +630,10 @@ static enum result case_malformed(struct ctx *c)
                 goto bad;
         }
         /* A is still served, and hears nothing else */
-        dir = free_dir(&a, &x, &y);
-        sc_move(want, a.id, x, y, 600u + (uint32_t)i);
-        if (!bp_send(&a, b, mk_move(b, dir, 600u + (uint32_t)i), why, sizeof why) ||
+        if (!bp_free_move(&a, 600u + (uint32_t)i, want, why, sizeof why) ||
             !bp_expect(&a, want, when, why, sizeof why))
             goto bad;
-        a.x = x;
+        a.x = pkt_i16(want, OFF_MOVE_X);
         bp_done(&m, 1);
         continue;
     bad:
@@ -826,7 +642,7 @@ static enum result case_malformed(struct ctx *c)
     }
 done:
     bp_done(&a, 0);
-    return finish(c, &srv, out);
+    return game_finish(c, &srv, out);
 }
 
 const struct test_case hw3_cases[] = {
@@ -836,7 +652,7 @@ const struct test_case hw3_cases[] = {
     {"leave-removes-piece", 0, 40, case_leave},
     {"ten-players", 0, 60, case_ten},
     {"split-packets", 0, 40, case_split},
-    {"malformed-closes-only-that-client", 0, 60, case_malformed},
+    {"malformed-closes-only-that-client", 0, 60, case_board_malformed},
     {NULL, 0, 0, NULL},
 };
 
@@ -895,7 +711,7 @@ static enum result case_args(struct ctx *c)
     return RES_PASS;
 }
 
-static enum result case_chat(struct ctx *c)
+static enum result case_board_chat(struct ctx *c)
 {
     struct proc srv;
     struct bp p[2];
@@ -911,7 +727,7 @@ static enum result case_chat(struct ctx *c)
     sc.size = (uint8_t)sizeof sc;
     sc.type = SC_CHAT;
     if (!group_login(p, 2, srv.port, why, sizeof why) ||
-        !bp_send(&p[0], b, mk_chat(b, "hello board"), why, sizeof why)) {
+        !bp_send(&p[0], b, mk_chat(b, "hello board", strlen("hello board")), why, sizeof why)) {
         out = fail(c, "%s", why);
         goto done;
     }
@@ -924,7 +740,7 @@ static enum result case_chat(struct ctx *c)
 done:
     bp_done(&p[0], 0);
     bp_done(&p[1], 0);
-    return finish(c, &srv, out);
+    return game_finish(c, &srv, out);
 }
 
 /* -u 2: the third login gets SC_LOGIN_FAIL and the end; once a player
@@ -971,13 +787,13 @@ done:
     bp_done(&p[1], 0);
     bp_done(&x, 1);
     bp_done(&y, 0);
-    return finish(c, &srv, out);
+    return game_finish(c, &srv, out);
 }
 
 /* S reads nothing (a small receive buffer); T chats and reads its own
  * chat back until the server drops S (T gets SC_REMOVE_OBJECT{S}); then
  * T is still served. */
-static enum result case_slow_reader(struct ctx *c)
+static enum result case_board_slow_reader(struct ctx *c)
 {
     struct proc srv;
     struct bp t, s;
@@ -1007,7 +823,7 @@ static enum result case_slow_reader(struct ctx *c)
     for (int k = 0; k < FLOOD_BATCH; k++) {
         char text[32];
         snprintf(text, sizeof text, "flood %d", k);
-        n += mk_chat(batch + n, text);
+        n += mk_chat(batch + n, text, strlen(text));
     }
     t0 = now_ms();
     while (!cut) {
@@ -1028,9 +844,9 @@ static enum result case_slow_reader(struct ctx *c)
             unsigned char got[PKT_MAX];
             if (bp_next(&t, got, NET_TIMEOUT_MS, why, sizeof why) != NET_OK)
                 goto bad;
-            if (got[1] == SC_CHAT && get_i32(got, 2) == t.id)
+            if (got[1] == SC_CHAT && pkt_i32(got, 2) == t.id)
                 k++;
-            else if (got[1] == SC_REMOVE_OBJECT && get_i32(got, 2) == s.id)
+            else if (got[1] == SC_REMOVE_OBJECT && pkt_i32(got, 2) == s.id)
                 cut = 1;
         }
         owed += FLOOD_BATCH * sizeof(SC_CHAT_PACKET);
@@ -1039,13 +855,9 @@ static enum result case_slow_reader(struct ctx *c)
          (unsigned long long)(now_ms() - t0));
     if (proc_find_line(&srv, OUT_STREAM, "does not read", 0, line, sizeof line))
         info(c, "%s", line);
-    {
-        int x, y, dir = free_dir(&t, &x, &y);
-        sc_move(want, t.id, x, y, 4321);
-        if (!bp_send(&t, batch, mk_move(batch, dir, 4321), why, sizeof why) ||
-            !bp_expect(&t, want, "T moves after S was cut off", why, sizeof why))
-            goto bad;
-    }
+    if (!bp_free_move(&t, 4321, want, why, sizeof why) ||
+        !bp_expect(&t, want, "T moves after S was cut off", why, sizeof why))
+        goto bad;
     goto done;
 bad:
     out = fail(c, "%s", why);
@@ -1053,7 +865,7 @@ done:
     free(batch);
     bp_done(&t, 1);
     bp_done(&s, 1);
-    return finish(c, &srv, out);
+    return game_finish(c, &srv, out);
 }
 
 /* client.exe game --script plays on the board: its login line, a move,
@@ -1097,7 +909,7 @@ static enum result case_game_client(struct ctx *c)
     }
     if (bp_next(&bb, got, NET_TIMEOUT_MS, why, sizeof why) != NET_OK)
         goto bad;
-    if (got[1] != SC_ADD_OBJECT || get_i32(got, 2) != id) {
+    if (got[1] != SC_ADD_OBJECT || pkt_i32(got, 2) != id) {
         out = fail(c, "B: expected SC_ADD_OBJECT of the game client (id %d)", id);
         goto done;
     }
@@ -1114,7 +926,7 @@ static enum result case_game_client(struct ctx *c)
     for (int k = 0; k < 3; k++) {
         if (bp_next(&bb, got, NET_TIMEOUT_MS, why, sizeof why) != NET_OK)
             goto bad;
-        if (get_i32(got, 2) != id || got[1] != (k < 2 ? SC_MOVE_OBJECT : SC_REMOVE_OBJECT)) {
+        if (pkt_i32(got, 2) != id || got[1] != (k < 2 ? SC_MOVE_OBJECT : SC_REMOVE_OBJECT)) {
             char t[160];
             out = fail(c, "B got %s, expected the game client's %s", pkt_text(got, t, sizeof t),
                        k < 2 ? "move" : "leave");
@@ -1127,14 +939,14 @@ bad:
 done:
     proc_stop(&cl);
     bp_done(&bb, 0);
-    return finish(c, &srv, out);
+    return game_finish(c, &srv, out);
 }
 
 static enum result case_ctrl_c(struct ctx *c)
 {
     struct proc srv;
     struct bp p[3];
-    char why[WHY_SIZE], tail[WHY_SIZE / 2], line[256];
+    char why[WHY_SIZE];
     enum result out = RES_PASS;
     for (int i = 0; i < 3; i++)
         bp_init(&p[i], "player");
@@ -1144,22 +956,7 @@ static enum result case_ctrl_c(struct ctx *c)
         out = fail(c, "%s", why);
         goto done;
     }
-    if (proc_send_ctrl(&srv, CTRL_C_EVENT, why, sizeof why) != CTRL_SENT) {
-        out = fail(c, "could not deliver Ctrl+C: %s", why);
-        goto done;
-    }
-    if (!proc_wait(&srv, 10000)) {
-        out = fail(c, "still running 10 s after Ctrl+C with 3 players");
-        goto done;
-    }
-    proc_drain(&srv, 2000);
-    if (srv.exit_code != 0 || !proc_find_line(&srv, OUT_STREAM, "stopped:", 1, line, sizeof line)) {
-        proc_tail(&srv, OUT_STREAM, tail, sizeof tail);
-        out = fail(c, "after Ctrl+C: status %lu, expected 0 and a \"stopped:\" line; stdout: %s",
-                   (unsigned long)srv.exit_code, tail);
-    } else {
-        info(c, "%s", line);
-    }
+    out = ctrl_c_verdict(c, &srv, "3 players");
 done:
     for (int i = 0; i < 3; i++)
         bp_done(&p[i], 1);
@@ -1205,9 +1002,9 @@ STEP10_CASE(g_game_client_script, "game-client-script")
 
 const struct test_case board_cases[] = {
     {"args", 0, 60, case_args},
-    {"chat", 0, 30, case_chat},
+    {"chat", 0, 30, case_board_chat},
     {"full-board", 0, 40, case_full},
-    {"does-not-read-cut-off", 0, 180, case_slow_reader},
+    {"does-not-read-cut-off", 0, 180, case_board_slow_reader},
     {"game-client", 0, 60, case_game_client},
     {"ctrl-c", 0, 60, case_ctrl_c},
     {"step10:login-and-see", 0, 30, g_login_and_see},

@@ -14,16 +14,13 @@
  *   small-board-defaults  `-m 8x8` and nothing else serves a player
  *
  * Players are driven over real sockets with the small helpers below (a
- * packet reader and a view tracker). As in game_cases.c, no case asserts
- * a duration: every limit here only keeps a hung server from hanging the
- * driver.
+ * view tracker by id, for thousands of objects) on game_kit.c's packets
+ * and reader. As in game_cases.c, no case asserts a duration: every
+ * limit here only keeps a hung server from hanging the driver.
  */
-#include "tests.h"
-#include "../10_game_server/protocol.h"
+#include "game_kit.h"
 
-#define AB_PKT_MAX 128
 #define AB_MARK 0x5A7E0000u /* move_time of a marker move */
-#define AB_NOWHERE 9        /* a direction that does not exist: a move that goes nowhere */
 #define AB_WAIT_MS 60000    /* hang protection for the waits on the server's clock */
 
 /* ------------------------------------------------------------------------
@@ -40,40 +37,6 @@ struct ab_player {
     int ids;              /* size of `known` */
     int adds;             /* SC_ADD_OBJECT received */
 };
-
-static unsigned ab_sc_size(unsigned type)
-{
-    switch (type) {
-    case SC_LOGIN_INFO:
-        return (unsigned)sizeof(SC_LOGIN_INFO_PACKET);
-    case SC_ADD_OBJECT:
-        return (unsigned)sizeof(SC_ADD_OBJECT_PACKET);
-    case SC_REMOVE_OBJECT:
-        return (unsigned)sizeof(SC_REMOVE_OBJECT_PACKET);
-    case SC_MOVE_OBJECT:
-        return (unsigned)sizeof(SC_MOVE_OBJECT_PACKET);
-    case SC_CHAT:
-        return (unsigned)sizeof(SC_CHAT_PACKET);
-    case SC_LOGIN_FAIL:
-        return (unsigned)sizeof(SC_LOGIN_FAIL_PACKET);
-    default:
-        return 0;
-    }
-}
-
-static int ab_i32(const unsigned char *p, size_t off)
-{
-    int32_t v;
-    memcpy(&v, p + off, sizeof v);
-    return (int)v;
-}
-
-static uint32_t ab_u32(const unsigned char *p, size_t off)
-{
-    uint32_t v;
-    memcpy(&v, p + off, sizeof v);
-    return v;
-}
 
 static void ab_init(struct ab_player *p, const char *label, int ids)
 {
@@ -94,52 +57,28 @@ static void ab_done(struct ab_player *p)
 
 static int ab_send(struct ab_player *p, const void *data, size_t len, char *why, size_t whysz)
 {
-    char st[64];
-    size_t sent = 0;
-    int err = 0;
-    enum net_status r = net_send_all(p->s, data, len, NET_TIMEOUT_MS, &sent, &err);
-    if (r != NET_OK)
-        snprintf(why, whysz, "%s: send: %s", p->label, net_status_text(r, err, st, sizeof st));
-    return r == NET_OK;
+    return net_send_why(p->s, p->label, data, len, why, whysz);
 }
 
-/* The next whole packet (size and type checked). */
+/* The next whole packet (size and type checked): only the types step 10
+ * sends in play, so SC_LOGIN_OK and SC_STAT_CHANGE are refused too. */
 static enum net_status ab_next(struct ab_player *p, unsigned char *pkt, char *why, size_t whysz)
 {
-    char st[64];
-    for (;;) {
-        size_t got = 0;
-        int err = 0;
-        enum net_status r;
-        if (p->rlen >= 2) {
-            unsigned size = p->rb[0], want = ab_sc_size(p->rb[1]);
-            if (want == 0 || size != want) {
-                snprintf(why, whysz, "%s: a packet of size %u, type %u from the server", p->label,
-                         size, (unsigned)p->rb[1]);
-                return NET_ERROR;
-            }
-            if (p->rlen >= size) {
-                memcpy(pkt, p->rb, size);
-                memmove(p->rb, p->rb + size, p->rlen - size);
-                p->rlen -= size;
-                return NET_OK;
-            }
-        }
-        r = net_recv_some(p->s, p->rb + p->rlen, sizeof p->rb - p->rlen, NET_TIMEOUT_MS, &got,
-                          &err);
-        if (r != NET_OK) {
-            snprintf(why, whysz, "%s: %s", p->label, net_status_text(r, err, st, sizeof st));
-            return r;
-        }
-        p->rlen += got;
+    enum net_status r = pkt_read(p->s, p->label, p->rb, sizeof p->rb, &p->rlen, pkt,
+                                 NET_TIMEOUT_MS, why, whysz);
+    if (r == NET_OK && (pkt[1] == SC_LOGIN_OK || pkt[1] == SC_STAT_CHANGE)) {
+        snprintf(why, whysz, "%s: a packet of size %u, type %u from the server", p->label,
+                 (unsigned)pkt[0], (unsigned)pkt[1]);
+        return NET_ERROR;
     }
+    return r;
 }
 
 /* Keeps the player's view, and fails on what the contract rules out: a
  * second add, a remove or a move of an object never added. */
 static int ab_track(struct ab_player *p, const unsigned char *pkt, char *why, size_t whysz)
 {
-    int id = pkt[1] == SC_LOGIN_INFO || pkt[1] == SC_LOGIN_FAIL ? -1 : ab_i32(pkt, 2);
+    int id = pkt[1] == SC_LOGIN_INFO || pkt[1] == SC_LOGIN_FAIL ? -1 : pkt_i32(pkt, 2);
     if (id == p->id || id < 0)
         return 1;
     if (id >= p->ids) {
@@ -171,34 +110,12 @@ static int ab_track(struct ab_player *p, const unsigned char *pkt, char *why, si
     }
 }
 
-static size_t ab_login_pkt(unsigned char *out, const char *name)
-{
-    CS_LOGIN_PACKET p;
-    memset(&p, 0, sizeof p);
-    p.size = (uint8_t)sizeof p;
-    p.type = CS_LOGIN;
-    memcpy(p.name, name, strlen(name) < NAME_SIZE ? strlen(name) : NAME_SIZE - 1);
-    memcpy(out, &p, sizeof p);
-    return sizeof p;
-}
-
-static size_t ab_move_pkt(unsigned char *out, int dir, uint32_t move_time)
-{
-    CS_MOVE_PACKET p;
-    p.size = (uint8_t)sizeof p;
-    p.type = CS_MOVE;
-    p.direction = (int8_t)dir;
-    p.move_time = move_time;
-    memcpy(out, &p, sizeof p);
-    return sizeof p;
-}
-
 /* Connects and sends CS_LOGIN; the answer is the caller's: SC_LOGIN_INFO
  * (then p->id is set, 1) or SC_LOGIN_FAIL (0 with `why` saying so). */
 static int ab_login(struct ab_player *p, unsigned short port, const char *name, char *why,
                     size_t whysz)
 {
-    unsigned char pkt[AB_PKT_MAX];
+    unsigned char pkt[PKT_MAX];
     size_t n;
     if (p->known == NULL && (p->known = (unsigned char *)calloc((size_t)p->ids, 1)) == NULL) {
         snprintf(why, whysz, "out of memory");
@@ -207,7 +124,7 @@ static int ab_login(struct ab_player *p, unsigned short port, const char *name, 
     p->s = net_connect(port, CONNECT_MS, why, whysz);
     if (p->s == INVALID_SOCKET)
         return 0;
-    n = ab_login_pkt(pkt, name);
+    n = mk_login(pkt, name);
     if (!ab_send(p, pkt, n, why, whysz) || ab_next(p, pkt, why, whysz) != NET_OK)
         return 0;
     if (pkt[1] != SC_LOGIN_INFO) {
@@ -215,7 +132,7 @@ static int ab_login(struct ab_player *p, unsigned short port, const char *name, 
                  (unsigned)pkt[1]);
         return 0;
     }
-    p->id = ab_i32(pkt, 2);
+    p->id = pkt_i32(pkt, 2);
     return 1;
 }
 
@@ -224,15 +141,15 @@ static int ab_login(struct ab_player *p, unsigned short port, const char *name, 
  * the way. */
 static int ab_sync(struct ab_player *p, uint32_t mark, char *why, size_t whysz)
 {
-    unsigned char pkt[AB_PKT_MAX];
-    size_t n = ab_move_pkt(pkt, AB_NOWHERE, mark);
+    unsigned char pkt[PKT_MAX];
+    size_t n = mk_move(pkt, DIR_NOWHERE, mark);
     if (!ab_send(p, pkt, n, why, whysz))
         return 0;
     for (;;) {
         if (ab_next(p, pkt, why, whysz) != NET_OK || !ab_track(p, pkt, why, whysz))
             return 0;
-        if (pkt[1] == SC_MOVE_OBJECT && ab_i32(pkt, 2) == p->id &&
-            ab_u32(pkt, offsetof(SC_MOVE_OBJECT_PACKET, move_time)) == mark)
+        if (pkt[1] == SC_MOVE_OBJECT && pkt_i32(pkt, 2) == p->id &&
+            pkt_u32(pkt, offsetof(SC_MOVE_OBJECT_PACKET, move_time)) == mark)
             return 1;
     }
 }
@@ -279,7 +196,7 @@ static enum result ab_finish(struct ctx *c, struct proc *srv, enum result out)
 static enum result case_login_timeout(struct ctx *c)
 {
     char why[WHY_SIZE], st[64];
-    unsigned char pkt[AB_PKT_MAX], buf[64];
+    unsigned char pkt[PKT_MAX], buf[64];
     struct proc srv;
     struct ab_player player, extra, late;
     SOCKET idle[LT_USERS - 1];
@@ -302,7 +219,7 @@ static enum result case_login_timeout(struct ctx *c)
         out = fail(c, "%s", why);
         goto done;
     }
-    n = (int)ab_move_pkt(pkt, AB_NOWHERE, 0);
+    n = (int)mk_move(pkt, DIR_NOWHERE, 0);
     if (!ab_send(&player, pkt, 3, why, sizeof why)) {
         out = fail(c, "%s", why);
         goto done;
@@ -400,7 +317,7 @@ done:
 static enum result case_crowd_login(struct ctx *c)
 {
     char why[WHY_SIZE], opts[96];
-    unsigned char pkt[AB_PKT_MAX];
+    unsigned char pkt[PKT_MAX];
     struct proc srv;
     struct ab_player p;
     enum result out = RES_PASS;
@@ -443,7 +360,7 @@ done:
 static enum result case_spammer(struct ctx *c)
 {
     char why[WHY_SIZE], st[64];
-    unsigned char pkt[AB_PKT_MAX], *spam = NULL;
+    unsigned char pkt[PKT_MAX], *spam = NULL;
     struct proc srv;
     struct ab_player r[SPAM_READERS], s;
     static const char *const labels[SPAM_READERS] = {"reader 1", "reader 2", "reader 3"};
@@ -459,7 +376,7 @@ static enum result case_spammer(struct ctx *c)
     if (spam == NULL)
         return fail(c, "out of memory");
     for (i = 0; i < SPAM_MOVES; i++) {
-        len += ab_move_pkt(spam + len, i % 4, (uint32_t)i);
+        len += mk_move(spam + len, i % 4, (uint32_t)i);
         if (i % (SPAM_MOVES / SPAM_CHATS) == 0) {
             CS_CHAT_PACKET ch;
             memset(&ch, 0, sizeof ch);
@@ -506,7 +423,7 @@ static enum result case_spammer(struct ctx *c)
                            chats, why);
                 goto done;
             }
-            if (ab_i32(pkt, 2) != s.id)
+            if (pkt_i32(pkt, 2) != s.id)
                 continue;
             if (pkt[1] == SC_MOVE_OBJECT)
                 moves++;
@@ -554,7 +471,7 @@ done:
 static enum result case_idle_timeout(struct ctx *c)
 {
     char why[WHY_SIZE];
-    unsigned char pkt[AB_PKT_MAX];
+    unsigned char pkt[PKT_MAX];
     struct proc srv;
     struct ab_player quiet, busy;
     enum result out = RES_PASS;

@@ -28,7 +28,7 @@
  * --------------------------------------------------------------------- */
 
 /* The size of each server packet type, 0 for a type that does not exist. */
-static unsigned sc_size(unsigned type)
+unsigned sc_size(unsigned type)
 {
     static const unsigned size[] = {
         [SC_LOGIN_INFO] = sizeof(SC_LOGIN_INFO_PACKET),
@@ -102,7 +102,7 @@ void sc_move(unsigned char *out, int id, int x, int y, uint32_t move_time)
     memcpy(out, &p, sizeof p);
 }
 
-static void sc_add(unsigned char *out, int id, int x, int y, const char *name)
+void sc_add(unsigned char *out, int id, int x, int y, const char *name)
 {
     SC_ADD_OBJECT_PACKET p;
     size_t n = strlen(name);
@@ -236,7 +236,7 @@ int pkt_i32(const unsigned char *p, size_t off)
     return (int)v;
 }
 
-static int pkt_i16(const unsigned char *p, size_t off)
+int pkt_i16(const unsigned char *p, size_t off)
 {
     int16_t v;
     memcpy(&v, p + off, sizeof v);
@@ -321,55 +321,53 @@ static int on_map(const struct gp *p, int x, int y)
 
 int gp_send(struct gp *p, const void *data, size_t len, char *why, size_t whysz)
 {
-    char st[64];
-    size_t sent = 0;
-    int err = 0;
-    enum net_status r = net_send_all(p->s, data, len, NET_TIMEOUT_MS, &sent, &err);
-    if (r != NET_OK) {
-        snprintf(why, whysz, "%s: send: %s", p->label, net_status_text(r, err, st, sizeof st));
-        return 0;
-    }
-    return 1;
+    return net_send_why(p->s, p->label, data, len, why, whysz);
 }
 
 /* The next whole packet, as sent: size and type checked, nothing else.
  * NET_EOF / NET_RESET / NET_TIMEOUT as the socket says, NET_ERROR for a
  * packet no server may send; `why` set for all but NET_OK. */
-enum net_status gp_raw(struct gp *p, unsigned char *pkt, DWORD ms, char *why, size_t whysz)
+enum net_status pkt_read(SOCKET s, const char *label, unsigned char *rb, size_t rbsz,
+                         size_t *rlen, unsigned char *pkt, DWORD ms, char *why, size_t whysz)
 {
     char st[64];
     for (;;) {
         size_t got = 0;
         int err = 0;
         enum net_status r;
-        if (p->rlen >= 1 && p->rb[0] < 2) {
-            snprintf(why, whysz, "%s: a packet of size %u from the server", p->label,
-                     (unsigned)p->rb[0]);
+        if (*rlen >= 1 && rb[0] < 2) {
+            snprintf(why, whysz, "%s: a packet of size %u from the server", label,
+                     (unsigned)rb[0]);
             return NET_ERROR;
         }
-        if (p->rlen >= 2) {
-            unsigned size = p->rb[0], type = p->rb[1], want = sc_size(type);
+        if (*rlen >= 2) {
+            unsigned size = rb[0], type = rb[1], want = sc_size(type);
             if (want == 0 || size != want) {
                 snprintf(why, whysz, "%s: a packet of size %u and type %u from the server (%s)",
-                         p->label, size, type,
+                         label, size, type,
                          want == 0 ? "no such type" : "wrong size for its type");
                 return NET_ERROR;
             }
-            if (p->rlen >= size) {
-                memcpy(pkt, p->rb, size);
-                memmove(p->rb, p->rb + size, p->rlen - size);
-                p->rlen -= size;
+            if (*rlen >= size) {
+                memcpy(pkt, rb, size);
+                memmove(rb, rb + size, *rlen - size);
+                *rlen -= size;
                 return NET_OK;
             }
         }
-        r = net_recv_some(p->s, p->rb + p->rlen, sizeof p->rb - p->rlen, ms, &got, &err);
+        r = net_recv_some(s, rb + *rlen, rbsz - *rlen, ms, &got, &err);
         if (r != NET_OK) {
-            snprintf(why, whysz, "%s: %s%s", p->label, net_status_text(r, err, st, sizeof st),
-                     p->rlen > 0 ? " in the middle of a packet" : "");
+            snprintf(why, whysz, "%s: %s%s", label, net_status_text(r, err, st, sizeof st),
+                     *rlen > 0 ? " in the middle of a packet" : "");
             return r;
         }
-        p->rlen += got;
+        *rlen += got;
     }
+}
+
+enum net_status gp_raw(struct gp *p, unsigned char *pkt, DWORD ms, char *why, size_t whysz)
+{
+    return pkt_read(p->s, p->label, p->rb, sizeof p->rb, &p->rlen, pkt, ms, why, whysz);
 }
 
 /* Brings what the player's client knows up to date with `pkt`, and fails
@@ -668,14 +666,8 @@ int gp_walk(struct gp *p, int tx, int ty, char *why, size_t whysz)
 
 int gp_connect(struct gp *p, unsigned short port, char *why, size_t whysz)
 {
-    char one[WHY_SIZE];
-    p->s = net_connect(port, CONNECT_MS, one, sizeof one);
-    if (p->s == INVALID_SOCKET) {
-        snprintf(why, whysz, "%s: %s", p->label, one);
-        return 0;
-    }
-    net_nodelay(p->s);
-    return 1;
+    p->s = net_connect_why(port, p->label, why, whysz);
+    return p->s != INVALID_SOCKET;
 }
 
 /* Connects, logs in as `name`; the first packet must be SC_LOGIN_INFO. */

@@ -95,17 +95,20 @@ extern const struct game_setup small_two;
  * Packets: client packets built, server packets expected, read, shown
  * --------------------------------------------------------------------- */
 
+unsigned sc_size(unsigned type);
 size_t mk_login(unsigned char *out, const char *name);
 size_t mk_move(unsigned char *out, int dir, uint32_t move_time);
 size_t mk_chat(unsigned char *out, const char *text, size_t len);
 size_t mk_simple(unsigned char *out, int type);
 void sc_move(unsigned char *out, int id, int x, int y, uint32_t move_time);
+void sc_add(unsigned char *out, int id, int x, int y, const char *name);
 void sc_remove(unsigned char *out, int id);
 void sc_chat(unsigned char *out, int id, const char *text, size_t len);
 char *take_line(char **text);
 const char *pkt_text(const unsigned char *p, char *buf, size_t bufsz);
 uint32_t pkt_u32(const unsigned char *p, size_t off);
 int pkt_i32(const unsigned char *p, size_t off);
+int pkt_i16(const unsigned char *p, size_t off);
 const char *dir_name(int dir);
 void step_from(int dir, int w, int h, int *x, int *y);
 
@@ -117,6 +120,11 @@ void gp_init(struct gp *p, const char *label, int w, int h, int max_users);
 void gp_done(struct gp *p, int abortive);
 int gp_find(const struct gp *p, int id);
 int gp_send(struct gp *p, const void *data, size_t len, char *why, size_t whysz);
+/* The next whole packet from a reassembly buffer `rb` (`*rlen` bytes in
+ * it) filled from `s`: what gp_raw and the players of board_cases.c and
+ * game_abuse_cases.c read with. */
+enum net_status pkt_read(SOCKET s, const char *label, unsigned char *rb, size_t rbsz,
+                         size_t *rlen, unsigned char *pkt, DWORD ms, char *why, size_t whysz);
 enum net_status gp_raw(struct gp *p, unsigned char *pkt, DWORD ms, char *why, size_t whysz);
 int gp_track(struct gp *p, const unsigned char *pkt, int *echo, char *why, size_t whysz);
 enum net_status gp_next(struct gp *p, unsigned char *pkt, DWORD ms, char *why, size_t whysz);

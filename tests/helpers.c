@@ -332,6 +332,19 @@ int stopped_cleanly(struct proc *srv, DWORD ms, const char *after, char *line, s
     return 1;
 }
 
+/* (tests.h) The end of the 08_chat and 08_board Ctrl+C cases. */
+enum result ctrl_c_verdict(struct ctx *c, struct proc *srv, const char *with)
+{
+    char why[WHY_SIZE], after[64], line[256];
+    if (proc_send_ctrl(srv, CTRL_C_EVENT, why, sizeof why) != CTRL_SENT)
+        return fail(c, "could not deliver Ctrl+C: %s", why);
+    snprintf(after, sizeof after, "Ctrl+C with %s", with);
+    if (!stopped_cleanly(srv, 10000, after, line, sizeof line, why, sizeof why))
+        return fail(c, "%s", why);
+    info(c, "%s", line);
+    return RES_PASS;
+}
+
 /* (tests.h) Adds "; one" to the reasons gathered in `why` (what does not
  * fit is left out: the first reasons matter most). */
 void append_reason(char *why, size_t whysz, const char *one)

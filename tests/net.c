@@ -340,3 +340,26 @@ void prng_fill(struct prng *r, unsigned char *buf, size_t len)
     for (size_t i = 0; i < len; i++)
         buf[i] = (unsigned char)(prng_next(r) >> 24);
 }
+
+int net_send_why(SOCKET s, const char *label, const void *data, size_t len, char *why,
+                 size_t whysz)
+{
+    char st[64];
+    size_t sent = 0;
+    int err = 0;
+    enum net_status r = net_send_all(s, data, len, NET_TIMEOUT_MS, &sent, &err);
+    if (r != NET_OK)
+        snprintf(why, whysz, "%s: send: %s", label, net_status_text(r, err, st, sizeof st));
+    return r == NET_OK;
+}
+
+SOCKET net_connect_why(unsigned short port, const char *label, char *why, size_t whysz)
+{
+    char one[WHY_SIZE];
+    SOCKET s = net_connect(port, CONNECT_MS, one, sizeof one);
+    if (s == INVALID_SOCKET)
+        snprintf(why, whysz, "%s: %s", label, one);
+    else
+        net_nodelay(s);
+    return s;
+}

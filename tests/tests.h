@@ -250,6 +250,15 @@ const char *net_status_text(enum net_status st, int err, char *buf, size_t bufsz
 /* Sends `len` bytes, reads them back, compares. 1 ok, 0 with `why` set
  * (for example "got 10 of 20 bytes back: timed out"). */
 int net_echo(SOCKET s, const void *data, size_t len, DWORD ms, char *why, size_t whysz);
+/* Connects within CONNECT_MS with TCP_NODELAY on: the socket, or
+ * INVALID_SOCKET with `why` set to "LABEL: ...". The players of the game
+ * cases connect through it. */
+SOCKET net_connect_why(unsigned short port, const char *label, char *why, size_t whysz);
+/* Sends all of `data` within NET_TIMEOUT_MS: 1, or 0 with `why` set to
+ * "LABEL: send: timed out" and the like. The players of every case file
+ * send through it. */
+int net_send_why(SOCKET s, const char *label, const void *data, size_t len, char *why,
+                 size_t whysz);
 
 /* A deterministic byte stream (xorshift), to generate and verify data. */
 struct prng {
@@ -317,6 +326,10 @@ int bad_args_verdict(struct proc *p, const char *const *args, size_t n, int quie
  * `after` names the event in the reason ("Ctrl+C"). */
 int stopped_cleanly(struct proc *srv, DWORD ms, const char *after, char *line, size_t linesz,
                     char *why, size_t whysz);
+/* Ctrl+C sent to `srv`, which must then stop cleanly within 10 s
+ * (stopped_cleanly; its summary line goes to the log). `with` says what
+ * is connected, for the reason ("3 clients connected"). */
+enum result ctrl_c_verdict(struct ctx *c, struct proc *srv, const char *with);
 
 /* 04 prints "FD_SETSIZE is N" just after its ready line: a build with a
  * raised FD_SETSIZE (graded with --exe) serves N - 1 clients. Returns
