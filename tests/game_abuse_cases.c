@@ -238,6 +238,18 @@ static enum result case_login_timeout(struct ctx *c)
         out = fail(c, "one byte of CS_LOGIN: send failed");
         goto done;
     }
+    /* The four holders have slots once the server has said so: a connect
+     * returns when the system completed it, the slot comes when the
+     * server's AcceptEx completion is handled, later on a loaded machine.
+     * Without this wait the next login could take a slot before the last
+     * holder, which would then be refused instead of timed out (a
+     * failure seen once in CI: "3 of 4 connections"). */
+    n = ab_wait_count(&srv, "connected from", LT_USERS);
+    if (n < LT_USERS) {
+        out = fail(c, "only %d of %d connections were given a slot (\"connected from\")", n,
+                   LT_USERS);
+        goto done;
+    }
     /* Full now: a login is refused. (The server may already have closed
      * some by the time this login arrives on a slow machine: then it is
      * served, which is the point of the timeout; the check below is what
