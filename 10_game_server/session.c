@@ -327,6 +327,20 @@ static void session_depart(struct worker *w, struct session *s)
     session_unref(s);
 }
 
+/* The session's receive or send failed (CALL: "WSARecv" or "WSASend"):
+ * a client that went away is closed quietly, anything else is logged as
+ * an error of that call. Called with s->lock held; one place for the
+ * four paths that fail (at once or on completion, receive or send). */
+static void close_on_error(struct session *s, const char *call, int err)
+{
+    char text[256];
+    if (lab_is_peer_gone(err))
+        session_close(s, 0, "reset by peer");
+    else
+        session_close(s, 1, "%s failed: WSA %d: %s", call, err,
+                      lab_err_text(err, text, sizeof text));
+}
+
 /* What a completed (or failed) receive brought: the packets go up to the
  * world; an error or the client's FIN closes the session. */
 static void on_recv_done(struct worker *w, struct session *s, DWORD bytes, int err)
@@ -334,17 +348,13 @@ static void on_recv_done(struct worker *w, struct session *s, DWORD bytes, int e
     if (err != 0) {
         /* If the socket is closed already, we closed it: the error is just
          * the close, and the reason is set. */
-        char text[256];
         EnterCriticalSection(&s->lock);
         if (s->sock != INVALID_SOCKET) {
             err = op_error(s->sock, &s->recv_op, err);
             if (lab_stopping())
                 session_close(s, 0, "closed at shutdown");
-            else if (lab_is_peer_gone(err))
-                session_close(s, 0, "reset by peer");
             else
-                session_close(s, 1, "WSARecv failed: WSA %d: %s", err,
-                              lab_err_text(err, text, sizeof text));
+                close_on_error(s, "WSARecv", err);
         }
         LeaveCriticalSection(&s->lock);
     } else if (bytes == 0) {
@@ -438,13 +448,8 @@ static void receive(struct worker *w, struct session *s, int have, DWORD bytes, 
         if (rc == 0 && s->skip_port) {
             inline_done = 1; /* done at once, and no completion packet will come */
         } else if (rc == SOCKET_ERROR && e != WSA_IO_PENDING) {
-            char text[256];
             op_end(); /* no completion will come for it */
-            if (lab_is_peer_gone(e))
-                session_close(s, 0, "reset by peer");
-            else
-                session_close(s, 1, "WSARecv failed: WSA %d: %s", e,
-                              lab_err_text(e, text, sizeof text));
+            close_on_error(s, "WSARecv", e);
         }
         LeaveCriticalSection(&s->lock);
         if (have)
@@ -636,15 +641,10 @@ static void issue_send(struct worker *w, struct session *s)
     io_end(s);
     if (rc == SOCKET_ERROR && e != WSA_IO_PENDING) {
         /* failed at once: no completion will come */
-        char text[256];
         s->sending = 0;
         s->pending--; /* not the last count: the receive side holds one until it leaves */
         op_end();
-        if (lab_is_peer_gone(e))
-            session_close(s, 0, "reset by peer");
-        else
-            session_close(s, 1, "WSASend failed: WSA %d: %s", e,
-                          lab_err_text(e, text, sizeof text));
+        close_on_error(s, "WSASend", e);
     }
     LeaveCriticalSection(&s->lock);
     if (rc == 0 && s->skip_port) {
@@ -768,14 +768,8 @@ static void on_send_done(struct worker *w, struct session *s, DWORD bytes, int e
         err = WSAECONNABORTED; /* never seen; would otherwise post the same bytes for ever */
     err = op_error(s->sock, &s->send_op, err);
     if (err != 0) {
-        if (s->sock != INVALID_SOCKET) { /* not our own close */
-            char text[256];
-            if (lab_is_peer_gone(err))
-                session_close(s, 0, "reset by peer");
-            else
-                session_close(s, 1, "WSASend failed: WSA %d: %s", err,
-                              lab_err_text(err, text, sizeof text));
-        }
+        if (s->sock != INVALID_SOCKET) /* not our own close */
+            close_on_error(s, "WSASend", err);
     } else {
         /* A short completion (fewer bytes than asked) leaves the rest
          * queued: it goes out with the next WSASend. */
