@@ -46,19 +46,12 @@ run)
   wineserver_pid=
   case $1 in *.exe)
     set -- wine "$@"
-    # This prefix's wineserver: its working directory is named after the
-    # prefix's device and inode (server-DEV-INODE, in hex). Under Wine a
+    # This prefix's wineserver (wine-run.sh finds it). Under Wine a
     # server's system calls are its wineserver's work, which on Windows
     # would be the server's kernel time: its CPU is reported with the
     # server's.
     wineserver -p >/dev/null 2>&1
-    id=server-$(stat -c '%d %i' "$WINEPREFIX" | { read -r d i; printf '%x-%x' "$d" "$i"; })
-    for p in /proc/[0-9]*; do
-      case $(readlink "$p/exe" 2>/dev/null) in
-        *wineserver*)
-          case $(readlink "$p/cwd" 2>/dev/null) in */"$id") wineserver_pid=${p#/proc/} ;; esac ;;
-      esac
-    done
+    wineserver_pid=$("$root/tools/wine-run.sh" --server-pid)
     ;;
   esac
   : >"$log"
