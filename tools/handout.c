@@ -140,8 +140,10 @@ static char *strip(const char *name, const char *src, size_t len, int *regions)
     char todo[4096] = "";
     size_t todo_len = 0;
     *regions = 0;
-    if (out == NULL)
+    if (out == NULL) {
+        fprintf(stderr, "handout: %s: out of memory\n", name);
         return NULL;
+    }
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *line_end = nl ? nl : end;
@@ -665,7 +667,11 @@ static int write_template(const char *path, const char *tpl, const char *step, i
         else
             out[k++] = *t++;
     }
-    return write_all(path, out, k);
+    if (write_all(path, out, k) != 0) {
+        fprintf(stderr, "handout: cannot write %s\n", path);
+        return -1;
+    }
+    return 0;
 }
 
 /* Homework handed out like a step: its name (the handout's folder), its
