@@ -76,10 +76,29 @@ static SOCKET bound_local(int type, int rcvbuf, unsigned short *port)
  * TCP: a receiver that does not read, then one that reads slowly
  * --------------------------------------------------------------------- */
 
+/* The stream carries a running pattern, byte k being k % 251 (a prime, so
+ * that it does not line up with the chunks), and the receiver checks every
+ * byte: "nothing was lost" is then something measured. */
+static void pattern_fill(char *buf, int n, long long offset)
+{
+    for (int i = 0; i < n; i++)
+        buf[i] = (char)((offset + i) % 251);
+}
+
 struct slow_reader {
     SOCKET s;
-    volatile LONG got;
+    long long got; /* bytes received; written by the reader thread until it ends */
+    long long bad; /* the offset of the first byte out of pattern, or -1 */
 };
+
+/* Checks n received bytes against the pattern and counts them. */
+static void reader_take(struct slow_reader *r, const char *buf, int n)
+{
+    for (int i = 0; i < n && r->bad < 0; i++)
+        if (buf[i] != (char)((r->got + i) % 251))
+            r->bad = r->got + i;
+    r->got += n;
+}
 
 static unsigned __stdcall slow_read(void *arg)
 {
@@ -90,7 +109,7 @@ static unsigned __stdcall slow_read(void *arg)
         int n = recv(r->s, buf, (int)sizeof buf, 0);
         if (n <= 0)
             break;
-        InterlockedExchangeAdd(&r->got, n);
+        reader_take(r, buf, n);
         Sleep(SLOW_READ_MS); /* the point of the experiment: a slow reader */
     }
     return 0;
@@ -108,7 +127,6 @@ static int run_tcp(void)
     HANDLE t;
     ULONGLONG end;
 
-    memset(chunk, 'x', sizeof chunk);
     l = bound_local(SOCK_STREAM, SMALL_BUF, &port);
     if (l == INVALID_SOCKET || listen(l, 1) == SOCKET_ERROR) {
         net_print_error("buffers: tcp listener", WSAGetLastError());
@@ -131,7 +149,9 @@ static int run_tcp(void)
     /* 1. Nobody reads: send until the buffers on the way are full. */
     set_nonblocking(snd, 1);
     for (;;) {
-        int n = send(snd, chunk, (int)sizeof chunk, 0);
+        int n;
+        pattern_fill(chunk, (int)sizeof chunk, filled);
+        n = send(snd, chunk, (int)sizeof chunk, 0);
         if (n == SOCKET_ERROR) {
             err = WSAGetLastError();
             break;
@@ -154,12 +174,15 @@ static int run_tcp(void)
     /* 2. The receiver reads slowly: the sender gets exactly what it frees. */
     r.s = rcv;
     r.got = 0;
+    r.bad = -1;
     t = (HANDLE)_beginthreadex(NULL, 0, slow_read, &r, 0, NULL);
     end = GetTickCount64() + SLOW_RUN_MS;
     while (t != NULL && GetTickCount64() < end) {
         fd_set wr;
         struct timeval tv = {0, 100 * 1000}; /* look at the clock at least every 100 ms */
-        int n = send(snd, chunk, (int)sizeof chunk, 0);
+        int n;
+        pattern_fill(chunk, (int)sizeof chunk, filled + more);
+        n = send(snd, chunk, (int)sizeof chunk, 0);
         if (n > 0) {
             more += n;
             continue;
@@ -175,14 +198,38 @@ static int run_tcp(void)
         WaitForSingleObject(t, INFINITE);
         CloseHandle(t);
     }
-    printf("tcp: the receiver read %d bytes every %d ms for %d ms: %ld bytes; the sender, "
+    printf("tcp: the receiver read %d bytes every %d ms for %d ms: %lld bytes; the sender, "
            "sending as fast as it could, got %lld more bytes in, and met WSAEWOULDBLOCK %d "
-           "times\n", CHUNK, SLOW_READ_MS, SLOW_RUN_MS, (long)r.got, more, waits);
-    printf("tcp: the sender went at the reader's pace (flow control); nothing was lost: "
-           "%lld bytes are still on the way, in the buffers\n", filled + more - r.got);
+           "times\n", CHUNK, SLOW_READ_MS, SLOW_RUN_MS, r.got, more, waits);
+    printf("tcp: the sender went at the reader's pace (flow control): %lld bytes were still on "
+           "the way, in the buffers\n", filled + more - r.got);
+
+    /* 3. The sender closes its side; the receiver reads to the end and
+     * checks every byte (a blocking recv, bounded by SO_RCVTIMEO should the
+     * end never come). */
+    shutdown(snd, SD_SEND);
+    set_nonblocking(rcv, 0);
+    set_int(rcv, SO_RCVTIMEO, 5000);
+    {
+        long long before = r.got;
+        int n;
+        while ((n = recv(rcv, chunk, (int)sizeof chunk, 0)) > 0)
+            reader_take(&r, chunk, n);
+        err = n == 0 ? 0 : WSAGetLastError();
+        printf("tcp: then the sender closed its side and the receiver read to the end: %lld more "
+               "bytes, %lld in all of the %lld sent", r.got - before, r.got, filled + more);
+        if (err != 0)
+            printf(", then WSA %d\n", err);
+        else if (r.bad >= 0)
+            printf(", byte %lld out of order: something was lost\n", r.bad);
+        else if (r.got != filled + more)
+            printf(": something was lost\n");
+        else
+            printf(", every byte in order: nothing was lost\n");
+    }
     closesocket(snd);
     closesocket(rcv);
-    return 0;
+    return err != 0 || r.bad >= 0 || r.got != filled + more;
 }
 
 /* ------------------------------------------------------------------------

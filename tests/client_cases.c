@@ -68,10 +68,10 @@ struct bench_report {
     long long mismatch, reset, closed, timeout, other;
 };
 
-/* The number just before `word` on the line of bench's stdout that starts
+/* The number just before `word` on the line of the client's stdout that starts
  * with `prefix` ("connections: 8 established" gives 8 for "established"),
  * or, when `word` is NULL, the number just after the prefix. */
-static int bench_number(struct proc *p, const char *prefix, const char *word, long long *v)
+static int line_number(struct proc *p, const char *prefix, const char *word, long long *v)
 {
     char line[512], *end;
     const char *q, *digits;
@@ -117,7 +117,7 @@ static int parse_bench(struct proc *p, struct bench_report *b, char *why, size_t
 {
     char tail[WHY_SIZE / 2];
     for (size_t i = 0; i < sizeof bench_fields / sizeof bench_fields[0]; i++)
-        if (!bench_number(p, bench_fields[i].prefix, bench_fields[i].word,
+        if (!line_number(p, bench_fields[i].prefix, bench_fields[i].word,
                           (long long *)((char *)b + bench_fields[i].offset))) {
             proc_tail(p, OUT_STREAM, tail, sizeof tail);
             snprintf(why, whysz, "no \"%s N%s%s\" in bench's output; stdout: %s",
@@ -852,6 +852,73 @@ done:
 }
 
 /* ------------------------------------------------------------------------
+ * buffers: client.exe buffers prints what it measured, and its figures
+ * hold together: the TCP stream arrives whole (the tool checks every byte;
+ * this checks its sums), the UDP datagrams kept and dropped add up to
+ * those sent, a non-blocking connect completes and a refused one says so
+ * --------------------------------------------------------------------- */
+
+#define BUFFERS_MS 30000 /* about 3 s under Wine; a refused connect may take 2 s more on Windows */
+
+static enum result case_buffers(struct ctx *c)
+{
+    char why[WHY_SIZE], line[512], tail[WHY_SIZE / 2];
+    struct proc p;
+    enum result out = RES_PASS;
+    long long took = 0, read_slow = 0, more = 0, rest = 0, total = 0, sent = 0;
+    long long dsent = 0, kept = 0, dropped = 0;
+
+    if (!run_client(&p, c->exe, "buffers", NULL, BUFFERS_MS, why, sizeof why))
+        return fail(c, "%s", why);
+    proc_tail(&p, ERR_STREAM, tail, sizeof tail);
+    if (p.exit_code != 0) {
+        out = fail(c, "exit status %lu (expected 0); stderr: %s", (unsigned long)p.exit_code,
+                   tail[0] ? tail : "(empty)");
+    } else if (!line_number(&p, "tcp: the receiver does not read: send() took ", NULL, &took) ||
+               !proc_find_line(&p, OUT_STREAM, "tcp: the receiver does not read:", 1, line,
+                               sizeof line) ||
+               strstr(line, "WSAEWOULDBLOCK") == NULL || took <= 0) {
+        out = fail(c, "tcp, nobody reading: no \"send() took N bytes, then failed with "
+                      "WSAEWOULDBLOCK\" line with N > 0");
+    } else if (!line_number(&p, "tcp: the receiver read ", "bytes;", &read_slow) ||
+               !line_number(&p, "tcp: the receiver read ", "more bytes in", &more) ||
+               !line_number(&p, "tcp: then the sender closed its side", "more bytes", &rest) ||
+               !line_number(&p, "tcp: then the sender closed its side", "in all", &total) ||
+               !line_number(&p, "tcp: then the sender closed its side", "sent", &sent)) {
+        out = fail(c, "tcp, a slow reader: the lines with the bytes read and sent are missing");
+    } else if (sent != took + more || total != read_slow + rest || total != sent) {
+        out = fail(c, "tcp: the figures do not add up: %lld taken with nobody reading + %lld "
+                      "more = %lld sent; %lld read slowly + %lld at the end = %lld received",
+                   took, more, sent, read_slow, rest, total);
+    } else if (!proc_find_line(&p, OUT_STREAM, "tcp: then the sender closed its side", 1, line,
+                               sizeof line) ||
+               strstr(line, "every byte in order: nothing was lost") == NULL) {
+        out = fail(c, "tcp: the stream did not arrive whole: %s", line);
+    } else if (!line_number(&p, "udp: sent ", NULL, &dsent) ||
+               !line_number(&p, "udp: then the receiver found ", NULL, &kept) ||
+               !line_number(&p, "udp: then the receiver found ", "were dropped", &dropped)) {
+        out = fail(c, "udp: the lines with the datagrams sent, kept and dropped are missing");
+    } else if (dsent <= 0 || kept <= 0 || kept + dropped != dsent) {
+        out = fail(c, "udp: %lld sent, %lld kept, %lld dropped: kept + dropped must be the "
+                      "datagrams sent, and some kept", dsent, kept, dropped);
+    } else if (!proc_find_line(&p, OUT_STREAM, "connect: to a listening port: select()", 1,
+                               line, sizeof line) ||
+               strstr(line, "connected") == NULL) {
+        out = fail(c, "connect to a listening port: no \"select() reported it writable ... "
+                      "connected\" line");
+    } else if (!proc_find_line(&p, OUT_STREAM, "connect: to a port nobody listens on: select()",
+                               1, line, sizeof line) ||
+               strstr(line, "SO_ERROR 10061") == NULL) {
+        out = fail(c, "connect to a port nobody listens on: no \"SO_ERROR 10061\" line");
+    } else {
+        info(c, "tcp: %lld bytes taken with nobody reading, %lld sent and received whole; "
+                "udp: %lld of %lld datagrams kept", took, sent, kept, dsent);
+    }
+    proc_stop(&p);
+    return out;
+}
+
+/* ------------------------------------------------------------------------
  * The list: name, flags, deadline (s), function. Nothing is shared: each
  * case starts the servers it talks to.
  * --------------------------------------------------------------------- */
@@ -862,5 +929,6 @@ const struct test_case client_cases[] = {
     {"bench-detects-errors", 0, 240, case_bench_detects_errors},
     {"compare-short", 0, 180, case_compare_short},
     {"bench-fairness", 0, 90, case_bench_fairness},
+    {"buffers", 0, 60, case_buffers},
     {NULL, 0, 0, NULL},
 };
