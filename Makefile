@@ -101,8 +101,8 @@ handout: $(BUILD)/handout.exe $(BUILD)/client.exe $(BUILD)/run_tests.exe
 	@rm -f $(OUT)/$(HANDOUT_NAME).exe # make handouts: this folder is no longer its guided one
 
 # make handouts: the instructor's check of the assignments. Every step with
-# solution regions is handed out into OUT/NN_name/ (and the echo steps at
-# the open level into OUT/open/NN_name/) and compiled, with the flags
+# solution regions is handed out into OUT/NN_name/ (and the echo steps and
+# the board at the open level into OUT/open/NN_name/) and compiled, with the flags
 # above, into OUT/NN_name.exe (OUT/open/NN_name.exe); a handout that does
 # not build fails make. (It is meant to fail the step's tests: the driver's
 # kit checks run each folder's check script, see tests/kit_checks.c.)
@@ -125,15 +125,21 @@ $(OPEN_EXES): $(OUT)/open/%.exe: $$(wildcard $$*/*.c $$*/*.h) $$(wildcard docs/a
 	$(CC) $(CFLAGS) -o $@ $(OUT)/open/$*/*.c $(LDLIBS) -luser32
 
 # Homework #3's board (08_overlapped_callback/board/) is handed out like a
-# step, under its name: OUT/08_board/, graded by its check script with the
-# driver's hw3 profile (`make handout STEP=08_board`).
-BOARD_HANDOUT := $(if $(wildcard 08_overlapped_callback/board/server.c),$(OUT)/08_board.exe)
+# step, under its name: OUT/08_board/ (OUT/open/08_board/), graded by its
+# check script with the driver's hw3 profile (`make handout STEP=08_board`).
+BOARD_SOURCES := $(wildcard 08_overlapped_callback/board/*.c 08_overlapped_callback/board/*.h) $(wildcard docs/assignments/08_board.md docs/ko/assignments/08_board.md)
+BOARD_HANDOUT := $(if $(wildcard 08_overlapped_callback/board/server.c),$(OUT)/08_board.exe $(OUT)/open/08_board.exe)
 handouts: $(BOARD_HANDOUT)
-$(OUT)/08_board.exe: $(wildcard 08_overlapped_callback/board/*.c 08_overlapped_callback/board/*.h) $(wildcard docs/assignments/08_board.md docs/ko/assignments/08_board.md) $(BUILD)/handout.exe $(BUILD)/client.exe $(BUILD)/run_tests.exe | toolchain
+$(OUT)/08_board.exe: $(BOARD_SOURCES) $(BUILD)/handout.exe $(BUILD)/client.exe $(BUILD)/run_tests.exe | toolchain
 	@rm -rf $(OUT)/08_board
 	@$(RUN) $(BUILD)/handout.exe 08_board $(OUT)
 	@chmod +x $(OUT)/08_board/check.sh 2>/dev/null || true
 	$(CC) $(CFLAGS) -o $@ $(OUT)/08_board/server.c $(LDLIBS)
+$(OUT)/open/08_board.exe: $(BOARD_SOURCES) $(BUILD)/handout.exe $(BUILD)/client.exe $(BUILD)/run_tests.exe | toolchain
+	@rm -rf $(OUT)/open/08_board
+	@$(RUN) $(BUILD)/handout.exe --level open 08_board $(OUT)/open
+	@chmod +x $(OUT)/open/08_board/check.sh 2>/dev/null || true
+	$(CC) $(CFLAGS) -o $@ $(OUT)/open/08_board/server.c $(LDLIBS)
 
 # make grading: each tests/grading/NN_name/BUG.txt (a classic mistake,
 # docs/mistakes.md) applied to the reference, in build/grading/NN_name/BUG/,

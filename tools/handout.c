@@ -388,6 +388,33 @@ static const struct open_fn open_level[] = {
      "packet, or the port failed (log it): return 0; else CONTAINING_RECORD to the io_op and "
      "on_io_done() with 0, or when the call returned FALSE op_error() of GetLastError().",
      "(void)arg;\n(void)&on_io_done;\n(void)&op_error;\nreturn 0;"},
+    /* Homework #3, the 8x8 board on completion routines: its guided regions
+     * (the packet loop's checks, the logins' SC_ADD_OBJECTs, the move, the
+     * leavers' SC_REMOVE_OBJECTs) and the model's functions as in 08. */
+    {"08_board", "post_recv",
+     "Point c->recv_op at rbuf[rlen..) (what an incomplete packet left stays in front), "
+     "count it in c->pending and post an overlapped WSARecv with on_io_done as its "
+     "completion routine; WSA_IO_PENDING is success, another failure: undo the count and "
+     "return the error; else 0.",
+     "(void)c;\n(void)&on_io_done;\nreturn WSAEOPNOTSUPP;"},
+    {"08_board", "post_send",
+     "Count the send in op->c->pending and post op's WSABUF with WSASend and on_io_done; "
+     "WSA_IO_PENDING is success, another failure: undo the count and return the error; "
+     "else 0.",
+     "(void)op;\nreturn WSAEOPNOTSUPP;"},
+    {"08_board", "on_recv_done",
+     "A receive is over: fail on err, close on 0 bytes, else add the bytes to c->rlen, take "
+     "every whole packet out of rbuf (checked as soon as its first two bytes are there: a "
+     "bad one closes the connection after its sends), hand each to on_packet, keep the "
+     "incomplete rest at the front and post_later(&c->recv_op).",
+     "(void)err;\n(void)bytes;\n(void)&on_packet;\n(void)&cs_size;\n"
+     "conn_free(c, \"on_recv_done is a TODO\");"},
+    {"08_board", "on_send_done",
+     "A send is over: free op; fail on err; count the bytes (lab_count_echoed); a send that "
+     "took less than all ends the connection (conn_free); else a connection closing after "
+     "its sends (c->closing) is freed once the last one is done (c->sends 0).",
+     "struct conn *c = op->c;\nfree(op);\n(void)err;\n(void)bytes;\n"
+     FAIL_CONN("on_send_done")},
 };
 #define N_OPEN (sizeof open_level / sizeof open_level[0])
 
@@ -734,10 +761,6 @@ int main(int argc, char **argv)
         if (strcmp(argv[argi], homeworks[i].name) == 0 ||
             strcmp(argv[argi], homeworks[i].folder) == 0)
             hw = &homeworks[i];
-    if (hw != NULL && open) {
-        fprintf(stderr, "handout: %s has a guided level only\n", hw->name);
-        return 2;
-    }
     DWORD attr = GetFileAttributesA(argv[argi]);
     if (hw != NULL) {
         snprintf(src_dir, sizeof src_dir, "%s/../%s", exe_dir, hw->folder);
