@@ -57,6 +57,30 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Reads what `b` has of its echo. -1: the server closed or reset it (b is
+ * out of epoll and no longer open); 0: nothing, or part of the echo; 1:
+ * the whole echo is in (b->got back to 0). A byte that differs from what
+ * was sent counts in *mismatch. */
+static int read_echo(int ep, struct bconn *b, char *buf, const char *msg, long bytes,
+                     long *mismatch)
+{
+    ssize_t r = read(b->fd, buf, (size_t)bytes - b->got);
+    if (r <= 0) {
+        if (r < 0 && (errno == EINTR || errno == EAGAIN))
+            return 0;
+        epoll_ctl(ep, EPOLL_CTL_DEL, b->fd, NULL);
+        b->open = 0;
+        return -1;
+    }
+    if (memcmp(buf, msg + b->got, (size_t)r) != 0)
+        (*mismatch)++;
+    b->got += (size_t)r;
+    if (b->got < (size_t)bytes)
+        return 0;
+    b->got = 0;
+    return 1;
+}
+
 static double percentile(const double *v, long n, double p)
 {
     if (n == 0)
@@ -166,24 +190,13 @@ int main(int argc, char **argv)
         int n = epoll_wait(ep, evs, 256, 50);
         for (int k = 0; k < n; k++) {
             struct bconn *b = evs[k].data.ptr;
-            ssize_t r = read(b->fd, buf, (size_t)bytes - b->got);
-            if (r <= 0) {
-                if (r < 0 && (errno == EINTR || errno == EAGAIN))
-                    continue;
-                epoll_ctl(ep, EPOLL_CTL_DEL, b->fd, NULL);
-                b->open = 0;
+            int got = read_echo(ep, b, buf, msg, bytes, &mismatch);
+            if (got < 0)
                 closed++;
-                waiting--;
-                continue;
-            }
-            if (memcmp(buf, msg + b->got, (size_t)r) != 0)
-                mismatch++;
-            b->got += (size_t)r;
-            if (b->got == (size_t)bytes) {
-                b->got = 0;
+            else if (got > 0)
                 b->warm = 1;
+            if (got != 0)
                 waiting--;
-            }
         }
     }
 
@@ -236,22 +249,11 @@ int main(int argc, char **argv)
         int n = epoll_wait(ep, evs, 256, 50);
         for (int k = 0; k < n; k++) {
             struct bconn *b = evs[k].data.ptr;
-            ssize_t r = read(b->fd, buf, (size_t)bytes - b->got);
-            if (r <= 0) {
-                if (r < 0 && (errno == EINTR || errno == EAGAIN))
-                    continue;
-                if (sending)
-                    closed++; /* closed or reset by the server */
-                epoll_ctl(ep, EPOLL_CTL_DEL, b->fd, NULL);
-                b->open = 0;
+            int got = read_echo(ep, b, buf, msg, bytes, &mismatch);
+            if (got < 0 && sending)
+                closed++; /* closed or reset by the server */
+            if (got <= 0)
                 continue;
-            }
-            if (memcmp(buf, msg + b->got, (size_t)r) != 0)
-                mismatch++;
-            b->got += (size_t)r;
-            if (b->got < (size_t)bytes)
-                continue;
-            b->got = 0;
             if (!sending)
                 continue; /* holding: the echoes in flight come back, nothing more goes out */
             double now = now_s();
