@@ -858,6 +858,14 @@ done:
  * those sent, a non-blocking connect completes and a refused one says so
  * --------------------------------------------------------------------- */
 
+/* Does the client's stdout line that starts with `prefix` contain `text`? */
+static int line_has(struct proc *p, const char *prefix, const char *text)
+{
+    char line[512];
+    return proc_find_line(p, OUT_STREAM, prefix, 1, line, sizeof line) &&
+           strstr(line, text) != NULL;
+}
+
 #define BUFFERS_MS 30000 /* about 3 s under Wine; a refused connect may take 2 s more on Windows */
 
 static enum result case_buffers(struct ctx *c)
@@ -875,9 +883,7 @@ static enum result case_buffers(struct ctx *c)
         out = fail(c, "exit status %lu (expected 0); stderr: %s", (unsigned long)p.exit_code,
                    tail[0] ? tail : "(empty)");
     } else if (!line_number(&p, "tcp: the receiver does not read: send() took ", NULL, &took) ||
-               !proc_find_line(&p, OUT_STREAM, "tcp: the receiver does not read:", 1, line,
-                               sizeof line) ||
-               strstr(line, "WSAEWOULDBLOCK") == NULL || took <= 0) {
+               !line_has(&p, "tcp: the receiver does not read:", "WSAEWOULDBLOCK") || took <= 0) {
         out = fail(c, "tcp, nobody reading: no \"send() took N bytes, then failed with "
                       "WSAEWOULDBLOCK\" line with N > 0");
     } else if (!line_number(&p, "tcp: the receiver read ", "bytes;", &read_slow) ||
@@ -901,14 +907,10 @@ static enum result case_buffers(struct ctx *c)
     } else if (dsent <= 0 || kept <= 0 || kept + dropped != dsent) {
         out = fail(c, "udp: %lld sent, %lld kept, %lld dropped: kept + dropped must be the "
                       "datagrams sent, and some kept", dsent, kept, dropped);
-    } else if (!proc_find_line(&p, OUT_STREAM, "connect: to a listening port: select()", 1,
-                               line, sizeof line) ||
-               strstr(line, "connected") == NULL) {
+    } else if (!line_has(&p, "connect: to a listening port: select()", "connected")) {
         out = fail(c, "connect to a listening port: no \"select() reported it writable ... "
                       "connected\" line");
-    } else if (!proc_find_line(&p, OUT_STREAM, "connect: to a port nobody listens on: select()",
-                               1, line, sizeof line) ||
-               strstr(line, "SO_ERROR 10061") == NULL) {
+    } else if (!line_has(&p, "connect: to a port nobody listens on: select()", "SO_ERROR 10061")) {
         out = fail(c, "connect to a port nobody listens on: no \"SO_ERROR 10061\" line");
     } else {
         info(c, "tcp: %lld bytes taken with nobody reading, %lld sent and received whole; "
