@@ -10,7 +10,7 @@
  *               line and options, log and error lines, the listener, Ctrl+C
  *   packet.c    the codec, pure: checks client packets, builds server ones
  *   timer.c     a generic timer: a heap of due times, one thread that
- *               hands due events to the function main gave it (net_post)
+ *               hands due events to the function main gave it
  *   network.c   the completion port, worker threads, AcceptEx, refusing
  *               when full; reports up through struct net_handlers
  *   session.c   sessions: slots, lifecycle, pending counts, WSARecv and
@@ -18,8 +18,9 @@
  *               reports up through struct session_handlers
  *   world.c     the rules: packets in, the map, sectors and view lists,
  *               login, move, teleport, chat, leaving; the NPCs
- *   main.c      wires the layers, dispatches due timer events, the
- *               status line every 5 s, shutdown
+ *   main.c      wires the layers, dispatches due timer events (the
+ *               NPCs' moves on the timer thread, the rest to the
+ *               workers), the status line every 5 s, shutdown
  *
  * Locking, in one paragraph (README.md has the whole story): each session
  * has one lock for everything other threads may touch (state, socket,
@@ -108,13 +109,19 @@ struct worker; /* below; sessions take one as a parameter */
 #define NPC_MOVE_MS 1000 /* an awake NPC moves once a second */
 
 /* What NPCs do is sent lazily: queued, and sent at most NPC_FLUSH_MS
- * later (or earlier, with the player's own next packet). Under Wine every
- * WSASend is a round trip to the wineserver, and an NPC's move is one
- * 14-byte packet for one or two players: sent at once, it costs a system
- * call per packet. Measured in README.md ("Profile and scale"), also with
- * 250, 500 and 1,000 ms (build with -DNPC_FLUSH_MS=...): no clear gain. */
+ * later, or earlier with the player's own next packet. An NPC's move is
+ * one 14-byte packet for one or two players; sent at once, it would cost
+ * a WSASend per packet (under Wine a round trip to the wineserver, on
+ * Windows a kernel transition). One NPC_MOVE_MS: an NPC moves once a
+ * second, so a player that stands still gets every NPC's move once a
+ * second, up to a second late, and one that moves (the course's clients
+ * move once a second) gets them with its own move's answer, at no extra
+ * WSASend. Measured in README.md ("Profile and scale") with 100, 250, 500
+ * and 1,000 ms at 4,000 players, the NPCs' moves on the timer thread: the
+ * median move delay was 581, 378, 105 and 6 ms. Build with
+ * -DNPC_FLUSH_MS=... to try another. */
 #ifndef NPC_FLUSH_MS
-#define NPC_FLUSH_MS 100
+#define NPC_FLUSH_MS NPC_MOVE_MS
 #endif
 
 /* A view list starts with room for VIEW_MIN_CAP slots (a set of up to half
@@ -203,9 +210,10 @@ struct timer_event {
     int target;                /* whose event: see timer_kind */
 };
 
-/* `capacity`: the most events pending at once. `post`: hands a batch of
- * due events (linked through `next`) to the workers; main passes the
- * network layer's net_post. */
+/* `capacity`: the most events pending at once. `post`: called on the
+ * timer thread with a batch of due events (linked through `next`); main
+ * passes its on_timer_due, which makes the NPCs' moves there and posts
+ * the rest to the workers. */
 void timer_start(int capacity, void (*post)(void *batch, DWORD count));
 void timer_add(struct timer_event *e, ULONGLONG due);
 void timer_stop(void);
@@ -318,6 +326,8 @@ struct session {
     SOCKET close_later;    /* closed while io_busy: the last of those threads closes this handle */
     int skip_port;         /* FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is set on `sock` */
     int flush_pending;     /* `flush` is scheduled (only its handler clears it) */
+    ULONGLONG lazy_since;  /* when the oldest packet queued lazily and not yet handed
+                            * to a WSASend was queued; 0: there is none */
     struct timer_event flush; /* sends what was queued lazily (session_send) */
     char *queue;           /* send ring, queue_size bytes */
     char *queue_retired;   /* the ring before it grew: a WSASend in flight reads it */

@@ -12,14 +12,14 @@
  * One thread, timer_main, waits for the earliest due time: a wait on an
  * auto-reset event with that time as the timeout, not a loop that wakes
  * every millisecond to look. When an event is due it is handed to the
- * `post` function main gave timer_start: the network layer's net_post,
- * which posts it to the completion port, so NPC work runs on the same
- * workers as network work, under the same locks, with no second thread
- * pool. The timer itself knows nothing of the port, the sessions or the
- * NPCs: an event is a due time, a kind and a target. Events that fall
- * due together are posted in small batches, linked through the event
- * itself: one post (under Wine, one trip to the wineserver) per batch
- * instead of one per event.
+ * `post` function main gave timer_start, on this thread: main's
+ * on_timer_due, which makes the NPCs' moves right there and posts the
+ * rest to the completion port (README.md, "Profile and scale", says why
+ * NPC moves do not go through the port). The timer itself knows nothing
+ * of the port, the sessions or the NPCs: an event is a due time, a kind
+ * and a target. Events that fall due together are handed over in small
+ * batches, linked through the event itself: one post (under Wine, one
+ * trip to the wineserver) per batch instead of one per event.
  *
  * Workers insert from any thread: under timer_lock, a leaf (nothing else
  * is taken while it is held). An insertion only wakes the timer thread
@@ -28,9 +28,10 @@
 #include "game.h"
 #include <process.h>
 
-/* Events posted together. Small enough that a batch spreads over the
- * workers (the next batch goes to the next worker), big enough that a
- * thousand NPCs due in the same millisecond are not a thousand posts. */
+/* Events handed over together. Small enough that the flushes among them
+ * spread over the workers (the next post goes to the next worker), big
+ * enough that a thousand events due in the same millisecond are not a
+ * thousand posts. */
 #define TIMER_BATCH 16
 
 struct heap_entry {

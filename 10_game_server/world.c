@@ -166,11 +166,13 @@ void world_init(void)
         npc_sector_insert(n, cell_of(n->x, n->y));
     }
 
-    /* One scratch per worker thread (opt.threads, set before this). */
-    scratches = calloc((size_t)opt.threads, sizeof *scratches);
+    /* One scratch per thread that runs world code: the workers
+     * (opt.threads, set before this) and, one past them, the timer
+     * thread, which makes the NPCs' moves (main.c, on_timer_due). */
+    scratches = calloc((size_t)opt.threads + 1, sizeof *scratches);
     if (scratches == NULL)
         lab_fatal("calloc (scratch)", ERROR_NOT_ENOUGH_MEMORY);
-    for (int i = 0; i < opt.threads; i++) {
+    for (int i = 0; i <= opt.threads; i++) {
         struct scratch *x = &scratches[i];
         x->mark = calloc((size_t)(total_ids + 63) / 64, sizeof *x->mark);
         if (x->mark == NULL)
@@ -1056,8 +1058,9 @@ static void world_catch_up(struct scratch *w, struct session *s)
     unmark(w, n);
 }
 
-/* A timer event of the world's: an NPC's move, or a session's drain (its
- * client took its backlog: catch up). */
+/* A timer event of the world's: an NPC's move (on the timer thread,
+ * main.c's on_timer_due), or a session's drain (its client took its
+ * backlog: catch up; on a worker). */
 void world_timer(struct worker *worker, struct timer_event *e)
 {
     struct scratch *w = scratch_of(worker);
