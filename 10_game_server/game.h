@@ -108,8 +108,10 @@ struct worker; /* below; sessions take one as a parameter */
 
 #define NPC_MOVE_MS 1000 /* an awake NPC moves once a second */
 
-/* What NPCs do is sent lazily: queued, and sent at most NPC_FLUSH_MS
- * later, or earlier with the player's own next packet. An NPC's move is
+/* What NPCs do is sent lazily: queued, and sent about NPC_FLUSH_MS later
+ * (later when the server is behind: the flush is a timer event, and then
+ * a completion in the port), or earlier with the player's own next
+ * packet. An NPC's move is
  * one 14-byte packet for one or two players; sent at once, it would cost
  * a WSASend per packet (under Wine a round trip to the wineserver, on
  * Windows a kernel transition). One NPC_MOVE_MS: an NPC moves once a
@@ -123,6 +125,9 @@ struct worker; /* below; sessions take one as a parameter */
 #ifndef NPC_FLUSH_MS
 #define NPC_FLUSH_MS NPC_MOVE_MS
 #endif
+/* A session that could not be listed for its WSASend (a worker's outbox
+ * could not grow: no memory) is sent by its flush this much later. */
+#define OUTBOX_RETRY_MS 100
 
 /* A view list starts with room for VIEW_MIN_CAP slots (a set of up to half
  * that many ids) and doubles as it fills; a slot freed with more than
@@ -224,9 +229,10 @@ extern volatile LONG timer_dropped;
  * --------------------------------------------------------------------- */
 
 /* A worker thread: its index (the layers above keep per-worker state in
- * arrays indexed by it: the world's scratch space) and its counters (one
- * set per thread: a shared counter would be one more contended cache line
- * on every packet). */
+ * arrays indexed by it: the world's scratch space, the sessions' outbox)
+ * and its counters (one set per thread: a shared counter would be one
+ * more contended cache line on every packet). main.c gives the timer
+ * thread one too, index opt.threads, for the NPCs' moves it makes. */
 struct worker {
     HANDLE thread;
     int index;
@@ -328,6 +334,8 @@ struct session {
     int flush_pending;     /* `flush` is scheduled (only its handler clears it) */
     ULONGLONG lazy_since;  /* when the oldest packet queued lazily and not yet handed
                             * to a WSASend was queued; 0: there is none */
+    int flush_now;         /* the flush is for packets that could not be listed
+                            * (no memory): it sends, it does not wait again */
     struct timer_event flush; /* sends what was queued lazily (session_send) */
     char *queue;           /* send ring, queue_size bytes */
     char *queue_retired;   /* the ring before it grew: a WSASend in flight reads it */
@@ -397,7 +405,8 @@ void sessions_tick(void);
  * The world (world.c)
  * --------------------------------------------------------------------- */
 
-void world_init(void); /* after opt.threads is set: a scratch per worker */
+/* After opt.threads is set: a scratch per worker, and one for the timer thread. */
+void world_init(void);
 void world_on_bytes(struct worker *w, struct session *s); /* session_handlers.on_bytes */
 void world_leave(struct worker *w, struct session *s);    /* session_handlers.on_leave */
 void world_timer(struct worker *w, struct timer_event *e); /* TIMER_NPC_MOVE, TIMER_DRAIN */

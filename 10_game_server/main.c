@@ -96,6 +96,7 @@ static ULONGLONG last_time;
  * scratch space (world.c) and outbox (session.c), one past the workers',
  * and counters of its own. */
 static struct worker npc_thread;
+static volatile LONG64 npc_late_ms; /* the latest an NPC move ran since the last status line */
 
 /* The network layer's counts (its workers) and the timer thread's. */
 static void packet_counts(LONG64 *in, LONG64 *out, LONG64 *timer_events)
@@ -120,6 +121,14 @@ static void print_status(void)
             (long)players_online, (long)npcs_awake, (long long)((in - last_in) * 1000 / (LONG64)ms),
             (long long)((out - last_out) * 1000 / (LONG64)ms),
             (long long)((timer - last_timer) * 1000 / (LONG64)ms));
+    {
+        /* Timer events count the flushes too: this is the figure that
+         * says whether the NPCs keep up. */
+        LONG64 late = InterlockedExchange64(&npc_late_ms, 0);
+        if (late > NPC_MOVE_MS)
+            lab_log("timer: NPC moves ran up to %lld ms late: the timer thread is behind",
+                    (long long)late);
+    }
     last_in = in;
     last_out = out;
     last_timer = timer;
@@ -186,37 +195,51 @@ static void on_timer_batch(struct worker *w, void *what, DWORD count)
 
 /* Due events, as the timer thread hands them over (timer_start's `post`),
  * on the timer thread. The NPCs' moves are made right here, on this
- * thread; the rest (lazy flushes, drains) go to the workers through the
- * port (net_post), as one batch.
+ * thread; then the rest (lazy flushes, drains) go to the workers through
+ * the port (net_post), as one batch. (The flushes first was tried too:
+ * no better within this machine's noise, and a batch's 16 moves take
+ * well under a millisecond.)
  *
  * Why not every event to the workers, as the course's servers do: the
  * port is one FIFO queue. With 30,000 NPCs awake, their moves were most
  * of what the workers took from it, so a player's packet waited behind
- * them: at 4,000 players a median of 0.7 s from move to echo, with the
- * NPCs still a third behind their once a second (README.md, "Profile and
- * scale"). On this thread they wait for nobody and nobody waits for
- * them; they touch sessions and sectors under the same locks as the
- * workers (world.c's pair rule does not care which thread runs it), and
- * what they send is lazy: it waits for the player's next packet or the
- * flush, on a worker. One thread makes every NPC move: some 30,000 a
- * second here, with room to spare (the timer events in the status line
- * are the proof: about one per awake NPC a second). */
+ * them: at 4,000 players a median of 0.6 to 0.7 s from move to echo, with
+ * the NPCs a third behind their once a second (README.md, "Profile and
+ * scale"). Here they no longer queue in front of the players' packets.
+ * They still take the same locks as the workers (world.c's pair rule does
+ * not care which thread runs it), and what they send is lazy: it waits
+ * for the player's next packet or the flush, on a worker. One thread
+ * makes every NPC move: some 32,000 a second at 4,000 players here, a
+ * quarter of one processor. Should it fall behind, so do the flushes due
+ * after the late moves (the heap hands events over in due order), and
+ * print_status says so ("NPC moves ran up to ... ms late"). */
 static void on_timer_due(void *batch, DWORD count)
 {
-    struct timer_event *e = batch, *rest = NULL, **tail = &rest;
+    struct timer_event *e = batch, *rest = NULL, **rest_tail = &rest;
+    struct timer_event *moves = NULL, **moves_tail = &moves;
     DWORD n = 0;
+    ULONGLONG now = GetTickCount64();
     (void)count;
     while (e != NULL) {
-        struct timer_event *next = e->next; /* the move schedules e again */
+        struct timer_event *next = e->next;
+        e->next = NULL;
         if (e->kind == TIMER_NPC_MOVE) {
-            InterlockedIncrement64(&npc_thread.timer_events);
-            world_timer(&npc_thread, e);
+            *moves_tail = e;
+            moves_tail = &e->next;
         } else {
-            e->next = NULL;
-            *tail = e;
-            tail = &e->next;
+            *rest_tail = e;
+            rest_tail = &e->next;
             n++;
         }
+        e = next;
+    }
+    for (e = moves; e != NULL;) {
+        struct timer_event *next = e->next; /* the move schedules e again */
+        LONG64 late = (LONG64)(now - e->due);
+        if (late > npc_late_ms)
+            InterlockedExchange64(&npc_late_ms, late); /* print_status takes and clears it */
+        InterlockedIncrement64(&npc_thread.timer_events);
+        world_timer(&npc_thread, e);
         e = next;
     }
     /* What an NPC sends is lazy and lists nothing on this thread's

@@ -169,6 +169,7 @@ int session_open(struct worker *w, SOCKET sock, const char *peer)
     s->sending = 0;
     s->queue_head = s->queue_tail = 0;
     s->lazy_since = 0;
+    s->flush_now = 0;
     s->reason[0] = '\0';
     s->reason_is_error = 0;
     s->name[0] = '\0';
@@ -577,7 +578,9 @@ static DWORD prepare_send(struct session *s)
 }
 
 /* s->lock held. s has bytes to send now: list it on the worker's outbox,
- * once. If the outbox cannot grow (no memory), the lazy flush sends it. */
+ * once. If the outbox cannot grow (no memory), the flush sends it: soon
+ * (OUTBOX_RETRY_MS) if none is scheduled, else when the scheduled one is
+ * due (at most NPC_FLUSH_MS); either way without waiting again. */
 static void want_send(struct worker *w, struct session *s)
 {
     struct outbox *o = &outboxes[w->index];
@@ -587,9 +590,10 @@ static void want_send(struct worker *w, struct session *s)
         int cap = o->cap ? o->cap * 2 : 64;
         int *ids = realloc(o->ids, (size_t)cap * sizeof *ids);
         if (ids == NULL) {
+            s->flush_now = 1;
             if (!s->flush_pending) {
                 s->flush_pending = 1;
-                timer_add(&s->flush, GetTickCount64() + NPC_FLUSH_MS);
+                timer_add(&s->flush, GetTickCount64() + OUTBOX_RETRY_MS);
             }
             return;
         }
@@ -762,16 +766,20 @@ void session_send(struct worker *w, struct session *s, const void *pkt, unsigned
  * every second gets every NPC's move with its own move's answers and
  * never a WSASend of the flush's own (README.md, "Profile and scale":
  * at 4,000 players, 5,000 WSASend calls a second instead of up to
- * 7,000). lazy_since 0 with bytes queued: they were not queued lazily
- * (want_send found no room), send them. */
+ * 7,000). Bytes queued with lazy_since 0 are in a send in flight (then
+ * want_send does nothing: its completion sends the rest) or could not be
+ * listed (flush_now): send them. */
 void session_flush(struct worker *w, struct session *s)
 {
+    int now_please;
     EnterCriticalSection(&s->lock);
     s->flush_pending = 0;
+    now_please = s->flush_now;
+    s->flush_now = 0;
     if (s->queue_tail != s->queue_head && s->state == SESSION_IN_GAME &&
         s->sock != INVALID_SOCKET) {
         ULONGLONG due = s->lazy_since + NPC_FLUSH_MS;
-        if (s->lazy_since != 0 && due > GetTickCount64()) {
+        if (!now_please && s->lazy_since != 0 && due > GetTickCount64()) {
             s->flush_pending = 1;
             timer_add(&s->flush, due);
         } else {

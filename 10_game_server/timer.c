@@ -1,7 +1,7 @@
 /*
- * timer.c - the timer: events that must happen later (an NPC's next move),
- * kept in a priority queue by due time, and handed to the worker threads
- * through the completion port when they are due.
+ * timer.c - the timer: events that must happen later (an NPC's next move,
+ * a session's lazy flush), kept in a priority queue by due time, and
+ * handed to the function main gave it when they are due.
  *
  * The queue is a binary heap in an array: the earliest event is at the
  * root, insertion and removal cost O(log n), and nothing is allocated per
@@ -29,7 +29,7 @@
 #include <process.h>
 
 /* Events handed over together. Small enough that the flushes among them
- * spread over the workers (the next post goes to the next worker), big
+ * are posted soon (each post is taken by whichever worker waits), big
  * enough that a thousand events due in the same millisecond are not a
  * thousand posts. */
 #define TIMER_BATCH 16
@@ -44,7 +44,7 @@ static struct heap_entry *heap; /* heap[0] is the earliest */
 static int heap_len, heap_cap;
 static HANDLE wake;             /* auto-reset: an earlier event, or stop */
 static HANDLE thread;
-static void (*post_batch)(void *batch, DWORD count); /* to the workers: net_post */
+static void (*post_batch)(void *batch, DWORD count); /* main's on_timer_due */
 static int stopping;            /* under timer_lock */
 volatile LONG timer_dropped;    /* events dropped because the heap was full: never, we hope */
 

@@ -68,12 +68,14 @@ struct npc {
     struct timer_event move; /* its one timer event, preallocated */
 };
 
-/* A worker's scratch space for the world, one per worker thread (indexed
- * by its index): it grows to the largest neighbourhood seen, then a move
- * allocates nothing. `lazy`: an NPC is acting, so what it causes may be
- * sent up to NPC_FLUSH_MS late (passed to session_send as an argument). */
+/* A thread's scratch space for the world, one per thread that runs world
+ * code (indexed by its struct worker's index: the workers, then the timer
+ * thread): it grows to the largest neighbourhood seen, then a move
+ * allocates nothing. `lazy`: an NPC is acting (only ever on the timer
+ * thread), so what it causes may wait for the lazy flush (passed to
+ * session_send as an argument). */
 struct scratch {
-    struct worker *w;    /* the worker using it now (its packet counters) */
+    struct worker *w;    /* the thread using it (its packet counters) */
     int *nearby;         /* ids found in the sectors around a position */
     int nearby_cap;
     int *old_view;       /* copy of a view list's ids */
