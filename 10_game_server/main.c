@@ -124,7 +124,11 @@ static void print_status(void)
     {
         /* Timer events count the flushes too: this is the figure that
          * says whether the NPCs keep up. */
-        LONG64 late = InterlockedExchange64(&npc_late_ms, 0);
+        /* Taken and cleared; a raise by the timer thread in between is
+         * one sample lost. (A compare-exchange: Wine's SDK headers, which
+         * the MSVC-mode build uses, have no InterlockedExchange64.) */
+        LONG64 late = npc_late_ms;
+        InterlockedCompareExchange64(&npc_late_ms, 0, late);
         if (late > NPC_MOVE_MS)
             lab_log("timer: NPC moves ran up to %lld ms late: the timer thread is behind",
                     (long long)late);
@@ -235,9 +239,9 @@ static void on_timer_due(void *batch, DWORD count)
     }
     for (e = moves; e != NULL;) {
         struct timer_event *next = e->next; /* the move schedules e again */
-        LONG64 late = (LONG64)(now - e->due);
-        if (late > npc_late_ms)
-            InterlockedExchange64(&npc_late_ms, late); /* print_status takes and clears it */
+        LONG64 late = (LONG64)(now - e->due), seen = npc_late_ms;
+        if (late > seen) /* print_status takes and clears it */
+            InterlockedCompareExchange64(&npc_late_ms, late, seen);
         InterlockedIncrement64(&npc_thread.timer_events);
         world_timer(&npc_thread, e);
         e = next;
