@@ -111,17 +111,17 @@ struct worker; /* below; sessions take one as a parameter */
 /* What NPCs do is sent lazily: queued, and sent about NPC_FLUSH_MS later
  * (later when the server is behind: the flush is a timer event, and then
  * a completion in the port), or earlier with the player's own next
- * packet. An NPC's move is
- * one 14-byte packet for one or two players; sent at once, it would cost
- * a WSASend per packet (under Wine a round trip to the wineserver, on
- * Windows a kernel transition). One NPC_MOVE_MS: an NPC moves once a
- * second, so a player that stands still gets every NPC's move once a
- * second, up to a second late, and one that moves (the course's clients
- * move once a second) gets them with its own move's answer, at no extra
- * WSASend. Measured in README.md ("Profile and scale") with 100, 250, 500
- * and 1,000 ms at 4,000 players, the NPCs' moves on the timer thread: the
- * median move delay was 581, 378, 105 and 6 ms. Build with
- * -DNPC_FLUSH_MS=... to try another. */
+ * packet. An NPC's move is one 14-byte packet for one or two players;
+ * sent at once, it would cost a WSASend per packet (under Wine a round
+ * trip to the wineserver, on Windows a kernel transition). One
+ * NPC_MOVE_MS: an NPC moves once a second, so a player that stands still
+ * gets every NPC's move at most a second late (in bursts every one to two
+ * seconds), and one that moves (the course's clients move once a second)
+ * gets them with its own move's answer, at no extra WSASend. Measured in
+ * README.md ("Profile and scale") with 100, 250, 500 and 1,000 ms at
+ * 4,000 players, the NPCs' moves on the timer thread: the median move
+ * delay was 581, 378, 105 and 6 ms. Build with -DNPC_FLUSH_MS=... to try
+ * another. */
 #ifndef NPC_FLUSH_MS
 #define NPC_FLUSH_MS NPC_MOVE_MS
 #endif
