@@ -122,11 +122,11 @@ static void print_status(void)
             (long long)((out - last_out) * 1000 / (LONG64)ms),
             (long long)((timer - last_timer) * 1000 / (LONG64)ms));
     {
-        /* Timer events count the flushes too: this is the figure that
-         * says whether the NPCs keep up. */
-        /* Taken and cleared; a raise by the timer thread in between is
-         * one sample lost. (A compare-exchange: Wine's SDK headers, which
-         * the MSVC-mode build uses, have no InterlockedExchange64.) */
+        /* Whether the NPCs keep up (the timer events above count the
+         * flushes too). Taken and cleared; a raise by the timer thread in
+         * between is one sample lost. (A compare-exchange: Wine's SDK
+         * headers, which the MSVC-mode build uses, have no
+         * InterlockedExchange64.) */
         LONG64 late = npc_late_ms;
         InterlockedCompareExchange64(&npc_late_ms, 0, late);
         if (late > NPC_MOVE_MS)
@@ -219,33 +219,29 @@ static void on_timer_batch(struct worker *w, void *what, DWORD count)
  * print_status says so ("NPC moves ran up to ... ms late"). */
 static void on_timer_due(void *batch, DWORD count)
 {
-    struct timer_event *e = batch, *rest = NULL, **rest_tail = &rest;
-    struct timer_event *moves = NULL, **moves_tail = &moves;
+    struct timer_event *e = batch, *rest = NULL, **tail = &rest;
     DWORD n = 0;
     ULONGLONG now = GetTickCount64();
+    LONG64 late = 0, seen;
     (void)count;
     while (e != NULL) {
-        struct timer_event *next = e->next;
-        e->next = NULL;
+        struct timer_event *next = e->next; /* a move schedules e again */
         if (e->kind == TIMER_NPC_MOVE) {
-            *moves_tail = e;
-            moves_tail = &e->next;
+            if ((LONG64)(now - e->due) > late)
+                late = (LONG64)(now - e->due);
+            InterlockedIncrement64(&npc_thread.timer_events);
+            world_timer(&npc_thread, e);
         } else {
-            *rest_tail = e;
-            rest_tail = &e->next;
+            e->next = NULL;
+            *tail = e;
+            tail = &e->next;
             n++;
         }
         e = next;
     }
-    for (e = moves; e != NULL;) {
-        struct timer_event *next = e->next; /* the move schedules e again */
-        LONG64 late = (LONG64)(now - e->due), seen = npc_late_ms;
-        if (late > seen) /* print_status takes and clears it */
-            InterlockedCompareExchange64(&npc_late_ms, late, seen);
-        InterlockedIncrement64(&npc_thread.timer_events);
-        world_timer(&npc_thread, e);
-        e = next;
-    }
+    seen = npc_late_ms;
+    if (late > seen) /* print_status takes and clears it */
+        InterlockedCompareExchange64(&npc_late_ms, late, seen);
     /* What an NPC sends is lazy and lists nothing on this thread's
      * outbox; should anything ever be listed, it goes out here, not
      * never. */
